@@ -1,0 +1,47 @@
+// A lock-free multi-producer, single-consumer hand-off of intrusive nodes. Producers push;
+// the one consumer takes everything at once, oldest first.
+#pragma once
+
+#include <atomic>
+
+namespace tpuring::pool {
+
+template <typename Node, Node *Node::*Next>
+class CommandStack {
+public:
+    // Returns true when the stack was empty before this push.
+    bool push(Node &node)
+    {
+        Node *head = head_.load(std::memory_order_relaxed);
+        do {
+            node.*Next = head;
+        } while (!head_.compare_exchange_weak(head, &node, std::memory_order_seq_cst, std::memory_order_relaxed));
+        return head == nullptr;
+    }
+
+    bool empty() const { return head_.load(std::memory_order_seq_cst) == nullptr; }
+
+    // Takes every node; calls visit(node) in push order.
+    template <typename Visit>
+    void take_all(Visit &&visit)
+    {
+        Node *node = head_.exchange(nullptr, std::memory_order_acquire);
+        Node *reversed = nullptr;
+        while (node) {
+            Node *next = node->*Next;
+            node->*Next = reversed;
+            reversed = node;
+            node = next;
+        }
+        while (reversed) {
+            Node *next = reversed->*Next;
+            visit(*reversed);
+            reversed = next;
+        }
+    }
+
+private:
+    std::atomic<Node *> head_{nullptr};
+};
+
+} // namespace tpuring::pool

@@ -1,0 +1,290 @@
+#include "pool/pool.h"
+
+#include <new>
+#include <unistd.h>
+
+#include "base/last_error.h"
+#include "uring/support.h"
+
+namespace tpuring::pool {
+
+namespace {
+uint32_t online_cpus()
+{
+    long count = sysconf(_SC_NPROCESSORS_ONLN);
+    return count > 0 ? static_cast<uint32_t>(count) : 1;
+}
+} // namespace
+
+Pool::Pool() : owner_(*this), cpu_count_(online_cpus()) {}
+
+Pool *Pool::create(DWORD *error)
+{
+    if (uring::unsupported_reason()) {
+        *error = ERROR_NOT_SUPPORTED;
+        return nullptr;
+    }
+    Pool *pool = new (std::nothrow) Pool();
+    if (!pool) {
+        *error = ERROR_NOT_ENOUGH_MEMORY;
+        return nullptr;
+    }
+    pool->threads_alive_.store(1); // the ring owner
+    int rc = pool->owner_.start();
+    if (rc < 0) {
+        delete pool;
+        *error = (rc == -ENOMEM || rc == -EAGAIN) ? ERROR_NOT_ENOUGH_MEMORY : ERROR_NOT_SUPPORTED;
+        return nullptr;
+    }
+    return pool;
+}
+
+Pool *Pool::default_pool()
+{
+    struct Holder {
+        Pool *pool;
+        DWORD error = ERROR_SUCCESS;
+        Holder() { pool = Pool::create(&error); }
+    };
+    static Holder holder; // lives for the process; never released
+    if (!holder.pool)
+        set_last_error(holder.error);
+    return holder.pool;
+}
+
+void Pool::release()
+{
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        begin_shutdown();
+}
+
+void Pool::begin_shutdown()
+{
+    Worker *to_wake = nullptr;
+    {
+        std::lock_guard guard(lock_);
+        shutting_down_ = true;
+        // Idle workers leave; busy ones leave when their invocation ends.
+        while (Worker *worker = pop_idle_locked()) {
+            worker->next_idle = to_wake;
+            to_wake = worker;
+        }
+    }
+    while (to_wake) {
+        Worker *next = to_wake->next_idle;
+        wake(to_wake);
+        to_wake = next;
+    }
+    owner_.stop();
+}
+
+void Pool::thread_exited()
+{
+    if (threads_alive_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        while (all_workers_) {
+            Worker *next = all_workers_->next_all;
+            delete all_workers_;
+            all_workers_ = next;
+        }
+        while (spare_records_) {
+            Worker *next = spare_records_->next_all;
+            delete spare_records_;
+            spare_records_ = next;
+        }
+        delete this;
+    }
+}
+
+void Pool::set_max_threads(DWORD count)
+{
+    Worker *to_wake = nullptr;
+    {
+        std::lock_guard guard(lock_);
+        max_threads_ = count == 0 ? 1 : count;
+        if (min_threads_ > max_threads_)
+            min_threads_ = max_threads_;
+        if (!run_queue_.empty())
+            to_wake = provide_worker_locked();
+    }
+    wake(to_wake);
+}
+
+bool Pool::set_min_threads(DWORD count)
+{
+    std::lock_guard guard(lock_);
+    while (workers_ < count) {
+        if (!spawn_worker_locked()) {
+            set_last_error(ERROR_NOT_ENOUGH_MEMORY);
+            return false;
+        }
+    }
+    if (max_threads_ < count)
+        max_threads_ = count;
+    min_threads_ = count;
+    return true;
+}
+
+void Pool::set_stack(const TP_POOL_STACK_INFORMATION &info)
+{
+    std::lock_guard guard(lock_);
+    stack_ = info;
+}
+
+TP_POOL_STACK_INFORMATION Pool::stack() const
+{
+    std::lock_guard guard(lock_);
+    return stack_;
+}
+
+void Pool::query_stats(tpuring_pool_stats &stats)
+{
+    std::lock_guard guard(lock_);
+    stats.workers = workers_;
+    stats.idle_workers = idle_;
+    stats.max_workers = max_threads_;
+    stats.min_workers = min_threads_;
+    stats.callbacks_run = callbacks_run_;
+    stats.workers_started = workers_started_;
+    stats.workers_retired = workers_retired_;
+}
+
+void Pool::post_first(Dispatchable &item)
+{
+    if (dispatch_mode() == TPURING_DISPATCH_RING)
+        owner_.post(item);
+    else
+        enqueue_direct(item);
+}
+
+void Pool::enqueue_direct(Dispatchable &item)
+{
+    Worker *to_wake = nullptr;
+    {
+        std::lock_guard guard(lock_);
+        // A concurrent cancel may have emptied the count since the post that got here.
+        if (item.linked_ || item.queued_.load() == 0)
+            return;
+        item.add_ref(); // the run queue's reference, dropped when unlinked
+        run_queue_.push_back(item);
+        to_wake = provide_worker_locked();
+    }
+    wake(to_wake);
+}
+
+void Pool::enqueue_posted(Dispatchable &item) { enqueue_direct(item); }
+
+uint32_t Pool::cancel_queued(Dispatchable &item)
+{
+    uint32_t discarded;
+    bool was_linked;
+    {
+        std::lock_guard guard(lock_);
+        discarded = item.queued_.exchange(0);
+        was_linked = item.linked_;
+        if (was_linked)
+            run_queue_.remove(item);
+    }
+    if (was_linked)
+        item.release();
+    return discarded;
+}
+
+Worker *Pool::provide_worker_locked()
+{
+    if (Worker *idle = pop_idle_locked())
+        return idle;
+    if (shutting_down_ || workers_ >= max_threads_)
+        return nullptr;
+    // Workers that will look for work soon, without counting those blocked in long callbacks.
+    uint32_t available = busy_ - long_running_ + starting_;
+    if (available < cpu_count_ && spawn_worker_locked())
+        return nullptr;
+    if (!monitoring_) {
+        monitoring_ = true;
+        owner_.request_monitoring();
+    }
+    return nullptr;
+}
+
+bool Pool::monitor_tick()
+{
+    std::lock_guard guard(lock_);
+    if (shutting_down_ || run_queue_.empty() || workers_ >= max_threads_) {
+        monitoring_ = false;
+        return false;
+    }
+    if (idle_workers_ || starting_ > 0)
+        return true; // someone is about to take the work
+    // Count the busy workers that actually ran on a CPU since the last tick; the rest are
+    // blocked (or long), so queued callbacks need another thread.
+    constexpr int64_t min_cpu_ns = 300'000; // of a ~1 ms tick
+    uint32_t on_cpu = 0;
+    for (Worker *worker = all_workers_; worker; worker = worker->next_all) {
+        timespec now{};
+        if (clock_gettime(worker->cpu_clock, &now) != 0)
+            continue;
+        int64_t cpu_ns = int64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+        if (worker->busy && !worker->marked_long && cpu_ns - worker->cpu_ns_at_tick >= min_cpu_ns)
+            ++on_cpu;
+        worker->cpu_ns_at_tick = cpu_ns;
+    }
+    while (on_cpu < cpu_count_ && workers_ < max_threads_) {
+        if (!spawn_worker_locked())
+            break;
+        ++on_cpu;
+    }
+    return true;
+}
+
+bool Pool::may_run_long(Worker &worker)
+{
+    std::lock_guard guard(lock_);
+    if (worker.marked_long)
+        return true;
+    worker.marked_long = true;
+    ++long_running_;
+    if (idle_ > 0 || starting_ > 0)
+        return true;
+    if (workers_ < max_threads_)
+        return spawn_worker_locked();
+    return false;
+}
+
+void Pool::wake(Worker *worker)
+{
+    if (worker)
+        futex_wake(&worker->wake_word, 1);
+}
+
+void Pool::push_idle_locked(Worker &worker)
+{
+    worker.idle = true;
+    worker.prev_idle = nullptr;
+    worker.next_idle = idle_workers_;
+    if (idle_workers_)
+        idle_workers_->prev_idle = &worker;
+    idle_workers_ = &worker;
+    ++idle_;
+}
+
+void Pool::remove_idle_locked(Worker &worker)
+{
+    (worker.prev_idle ? worker.prev_idle->next_idle : idle_workers_) = worker.next_idle;
+    if (worker.next_idle)
+        worker.next_idle->prev_idle = worker.prev_idle;
+    worker.next_idle = worker.prev_idle = nullptr;
+    worker.idle = false;
+    --idle_;
+}
+
+Worker *Pool::pop_idle_locked()
+{
+    Worker *worker = idle_workers_;
+    if (!worker)
+        return nullptr;
+    remove_idle_locked(*worker);
+    worker->wake_word.store(1, std::memory_order_release);
+    return worker;
+}
+
+} // namespace tpuring::pool

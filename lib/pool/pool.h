@@ -1,0 +1,114 @@
+// A thread pool: one io_uring with its owner thread, ready queues by priority, and a
+// dynamically sized set of worker threads that run the callbacks.
+//
+// Locking: lock_ guards the run queue, the worker lists and counts, and the limits. No
+// callback ever runs under it. Object counters are atomics (see Dispatchable).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+#include <tpuring/tpuring.h>
+
+#include "pool/dispatchable.h"
+#include "pool/ring_owner.h"
+#include "pool/run_queue.h"
+#include "pool/worker.h"
+
+namespace tpuring::pool {
+
+class Pool {
+public:
+    // A new pool with its ring-owner thread running; nullptr with *error set on failure.
+    static Pool *create(DWORD *error);
+
+    // The process's default pool, created on first use; nullptr with the last error set
+    // when it cannot be created.
+    static Pool *default_pool();
+
+    // References: the creator's, and one per bound object. When the last goes the pool
+    // drains its queues and its threads exit; the last thread frees it.
+    void add_ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+    void release();
+
+    void set_max_threads(DWORD count);
+    bool set_min_threads(DWORD count);
+    void set_stack(const TP_POOL_STACK_INFORMATION &info);
+    TP_POOL_STACK_INFORMATION stack() const;
+    void set_dispatch_mode(tpuring_dispatch_mode mode) { dispatch_mode_.store(mode, std::memory_order_relaxed); }
+    tpuring_dispatch_mode dispatch_mode() const { return dispatch_mode_.load(std::memory_order_relaxed); }
+    void query_stats(tpuring_pool_stats &stats);
+
+    // Queues one invocation of item. Never fails, never blocks on a callback.
+    void post(Dispatchable &item)
+    {
+        if (item.queued_.fetch_add(1) == 0)
+            post_first(item);
+    }
+
+    // Discards item's queued invocations that have not started; returns how many.
+    uint32_t cancel_queued(Dispatchable &item);
+
+    // CallbackMayRunLong for the invocation running on worker.
+    bool may_run_long(Worker &worker);
+
+    // Ring owner: an object posted as a completion has arrived.
+    void enqueue_posted(Dispatchable &item);
+    // Ring owner, about every millisecond while monitoring: grows the pool when queued
+    // callbacks wait behind blocked ones. Returns whether to keep monitoring.
+    bool monitor_tick();
+    // Ring owner and workers: a pool thread has finished.
+    void thread_exited();
+
+    void worker_main(Worker &worker);
+
+private:
+    Pool();
+    ~Pool() = default;
+
+    void post_first(Dispatchable &item);
+    void enqueue_direct(Dispatchable &item);
+    // Makes sure someone will run the queued work: wakes an idle worker, starts one, or
+    // asks the owner to watch for stalls. Returns the worker to wake after unlocking.
+    Worker *provide_worker_locked();
+    bool spawn_worker_locked();
+    void wake(Worker *worker);
+    void begin_shutdown();
+    Dispatchable *claim_locked(Worker &worker, Dispatchable *&unlinked);
+    bool park(std::unique_lock<std::mutex> &lock, Worker &worker);
+    void retire_locked(Worker &worker);
+
+    void push_idle_locked(Worker &worker);
+    Worker *pop_idle_locked();
+    void remove_idle_locked(Worker &worker);
+
+    std::atomic<uint32_t> refs_{1};
+    std::atomic<uint32_t> threads_alive_{0}; // workers and the owner; the last one frees the pool
+    std::atomic<tpuring_dispatch_mode> dispatch_mode_{TPURING_DISPATCH_DIRECT};
+    RingOwner owner_;
+
+    mutable std::mutex lock_;
+    RunQueue run_queue_;
+    Worker *all_workers_ = nullptr;
+    Worker *idle_workers_ = nullptr; // LIFO: the most recently parked is woken first
+    Worker *spare_records_ = nullptr;
+    uint32_t workers_ = 0;       // alive, including starting
+    uint32_t starting_ = 0;      // created, not yet looking for work
+    uint32_t idle_ = 0;
+    uint32_t busy_ = 0;          // running an invocation
+    uint32_t long_running_ = 0;  // of the busy, marked may-run-long
+    uint32_t max_threads_ = 500;
+    uint32_t min_threads_ = 0;
+    TP_POOL_STACK_INFORMATION stack_{1024 * 1024, 4096};
+    bool shutting_down_ = false;
+    bool monitoring_ = false; // the owner is watching the run queue for stalls
+    uint64_t dequeues_ = 0;
+    uint64_t dequeues_at_tick_ = 0;
+    uint64_t callbacks_run_ = 0;
+    uint64_t workers_started_ = 0;
+    uint64_t workers_retired_ = 0;
+    const uint32_t cpu_count_;
+};
+
+} // namespace tpuring::pool

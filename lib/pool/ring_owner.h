@@ -1,0 +1,57 @@
+// The pool's ring-owner thread: the only thread that submits to and reaps the pool's
+// io_uring. It never runs a user callback. Other threads reach it through a command
+// stack and a doorbell: a FUTEX_WAIT op kept armed on doorbell_seq_, rung with a plain
+// futex wake only while the owner sleeps.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <pthread.h>
+
+#include "pool/command_stack.h"
+#include "pool/dispatchable.h"
+#include "uring/ring.h"
+
+namespace tpuring::pool {
+
+class Pool;
+
+class RingOwner final : private uring::Completion {
+public:
+    explicit RingOwner(Pool &pool) : pool_(pool) {}
+
+    // Starts the thread and waits until its ring exists. Returns 0 or a negative errno.
+    int start();
+
+    // Asks the thread to exit; it tells the pool when it has gone.
+    void stop();
+
+    // Posts an object's first queued invocation as a completion on the ring. Cannot fail:
+    // it falls back to an owner-submitted NOP, and that to the direct path.
+    void post(Dispatchable &item);
+
+    // Asks the owner to watch the run queue for stalls (blocked callbacks) until it drains.
+    void request_monitoring();
+
+private:
+    static void *thread_main(void *self);
+    void run();
+    void arm_doorbell();
+    void ring_doorbell();
+    void handle_cqe(uint64_t user_data, int32_t res, uint32_t flags);
+    void complete(int32_t res, uint32_t flags) override; // the doorbell op
+
+    Pool &pool_;
+    uring::Ring ring_;
+    int ring_fd_ = -1;
+    bool msg_ring_ = false;
+    bool doorbell_armed_ = false;
+    std::atomic<int> start_result_{1}; // 1 while starting
+    std::atomic<bool> stop_requested_{false};
+    std::atomic<bool> monitoring_requested_{false};
+    alignas(64) std::atomic<uint32_t> doorbell_seq_{0};
+    std::atomic<bool> sleeping_{false};
+    CommandStack<Dispatchable, &Dispatchable::next_command_> nop_posts_;
+};
+
+} // namespace tpuring::pool

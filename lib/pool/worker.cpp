@@ -1,0 +1,181 @@
+// Worker threads: start, the dispatch loop, parking on a private futex word, retirement.
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <new>
+#include <unistd.h>
+
+#include "pool/pool.h"
+
+namespace tpuring::pool {
+
+namespace {
+
+thread_local Worker *this_thread_worker = nullptr;
+
+// An idle worker leaves after this long without work while above the pool's minimum.
+constexpr timespec idle_retire_after{5, 0};
+
+void *worker_thread(void *arg)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr); // signals belong to the application's threads
+    auto *worker = static_cast<Worker *>(arg);
+    this_thread_worker = worker;
+    worker->pool->worker_main(*worker);
+    return nullptr;
+}
+
+} // namespace
+
+Worker *current_worker() noexcept { return this_thread_worker; }
+
+bool Pool::spawn_worker_locked()
+{
+    if (shutting_down_)
+        return false;
+    Worker *worker = spare_records_;
+    if (worker) {
+        spare_records_ = worker->next_all;
+        worker->~Worker();
+        new (worker) Worker();
+    } else {
+        worker = new (std::nothrow) Worker();
+        if (!worker)
+            return false;
+    }
+    worker->pool = this;
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (stack_.StackReserve != 0) {
+        size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+        size_t size = std::max<size_t>(stack_.StackReserve, PTHREAD_STACK_MIN);
+        pthread_attr_setstacksize(&attr, (size + page - 1) / page * page);
+    }
+    threads_alive_.fetch_add(1);
+    pthread_t thread;
+    int rc = pthread_create(&thread, &attr, worker_thread, worker);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        threads_alive_.fetch_sub(1);
+        worker->next_all = spare_records_;
+        spare_records_ = worker;
+        return false;
+    }
+    pthread_getcpuclockid(thread, &worker->cpu_clock);
+    worker->next_all = all_workers_;
+    worker->prev_all = nullptr;
+    if (all_workers_)
+        all_workers_->prev_all = worker;
+    all_workers_ = worker;
+    ++workers_;
+    ++starting_;
+    ++workers_started_;
+    return true;
+}
+
+Dispatchable *Pool::claim_locked(Worker &worker, Dispatchable *&unlinked)
+{
+    if (busy_ >= max_threads_)
+        return nullptr;
+    Dispatchable *item = run_queue_.front();
+    if (!item)
+        return nullptr;
+    item->add_ref(); // the invocation's reference
+    // Count it running before it stops counting queued, so waiters never see neither.
+    item->associated_.fetch_add(1);
+    item->running_.fetch_add(1);
+    if (item->queued_.fetch_sub(1) == 1) {
+        run_queue_.remove(*item);
+        unlinked = item;
+    } else {
+        run_queue_.rotate(*item);
+    }
+    worker.busy = true;
+    ++busy_;
+    ++callbacks_run_;
+    if (item->traits().runs_long) {
+        worker.marked_long = true;
+        ++long_running_;
+    }
+    if (item->traits().persistent)
+        worker.persistent = true;
+    return item;
+}
+
+void Pool::worker_main(Worker &worker)
+{
+    std::unique_lock lock(lock_);
+    worker.tid = gettid();
+    --starting_;
+    for (;;) {
+        Dispatchable *unlinked = nullptr;
+        if (Dispatchable *item = claim_locked(worker, unlinked)) {
+            Worker *helper = run_queue_.empty() ? nullptr : provide_worker_locked();
+            lock.unlock();
+            wake(helper);
+            if (unlinked)
+                unlinked->release(); // the run queue's reference; ours keeps it alive
+            item->invoke(worker);
+            item->release();
+            lock.lock();
+            worker.busy = false;
+            --busy_;
+            if (worker.marked_long) {
+                worker.marked_long = false;
+                --long_running_;
+            }
+            continue;
+        }
+        if (shutting_down_)
+            break;
+        if (workers_ > max_threads_ && !worker.persistent)
+            break; // the maximum was lowered: leave rather than idle
+        if (!park(lock, worker))
+            break;
+    }
+    retire_locked(worker);
+    lock.unlock();
+    thread_exited();
+}
+
+bool Pool::park(std::unique_lock<std::mutex> &lock, Worker &worker)
+{
+    worker.wake_word.store(0, std::memory_order_relaxed);
+    push_idle_locked(worker);
+    lock.unlock();
+    for (;;) {
+        int rc = futex_wait(&worker.wake_word, 0, &idle_retire_after);
+        int err = rc == 0 ? 0 : errno;
+        if (worker.wake_word.load(std::memory_order_acquire) == 1) {
+            lock.lock();
+            return true;
+        }
+        if (err != ETIMEDOUT)
+            continue;
+        lock.lock();
+        if (worker.wake_word.load(std::memory_order_acquire) == 1)
+            return true; // a waker took us off the idle list meanwhile
+        if (shutting_down_ || (workers_ > min_threads_ && !worker.persistent)) {
+            remove_idle_locked(worker);
+            return false;
+        }
+        lock.unlock();
+    }
+}
+
+void Pool::retire_locked(Worker &worker)
+{
+    (worker.prev_all ? worker.prev_all->next_all : all_workers_) = worker.next_all;
+    if (worker.next_all)
+        worker.next_all->prev_all = worker.prev_all;
+    worker.next_all = spare_records_;
+    spare_records_ = &worker;
+    --workers_;
+    ++workers_retired_;
+}
+
+} // namespace tpuring::pool
