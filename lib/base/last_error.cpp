@@ -1,4 +1,5 @@
 #include "base/last_error.h"
+#include "base/fast_tls.h"
 
 #include <cerrno>
 
@@ -7,7 +8,7 @@
 namespace tpuring {
 
 namespace {
-thread_local DWORD thread_last_error = ERROR_SUCCESS;
+TPURING_FAST_TLS thread_local DWORD thread_last_error = ERROR_SUCCESS;
 }
 
 DWORD last_error() noexcept { return thread_last_error; }

@@ -1,13 +1,14 @@
 #include "objects/callback_instance.h"
 
 #include "base/last_error.h"
+#include "base/fast_tls.h"
 #include "objects/callback_object.h"
 #include "pool/pool.h"
 
 namespace tpuring::objects {
 
 namespace {
-thread_local CallbackInstance *running_instance = nullptr;
+TPURING_FAST_TLS thread_local CallbackInstance *running_instance = nullptr;
 }
 
 CallbackInstance *current_instance() noexcept { return running_instance; }

@@ -53,7 +53,7 @@ void CallbackObject::wait_until_idle()
     wait_until([&] { return queued() == 0 && running() <= own; });
 }
 
-void CallbackObject::invoke(pool::Worker &worker)
+bool CallbackObject::invoke(pool::Worker &worker)
 {
     CallbackInstance instance(*this, worker);
     set_current_instance(&instance);
@@ -63,7 +63,7 @@ void CallbackObject::invoke(pool::Worker &worker)
     instance.run_return_actions();
     set_current_instance(nullptr);
     after_invocation();
-    end_invocation(instance.associated);
+    return instance.associated;
 }
 
 } // namespace tpuring::objects

@@ -55,7 +55,7 @@ public:
     virtual void cancel_pending() { pool().cancel_queued(*this); }
     void wait_until_idle();
 
-    void invoke(pool::Worker &worker) final;
+    bool invoke(pool::Worker &worker) final;
 
 protected:
     ~CallbackObject() override;

@@ -49,29 +49,56 @@ public:
             destroy();
     }
 
-    // Runs one claimed invocation on a worker. On entry `running` and `associated` already
-    // count it; the invocation must end with end_invocation().
-    virtual void invoke(Worker &worker) = 0;
+    // Runs one claimed invocation on a worker. `running` and `associated` already count it;
+    // the pool ends it afterwards. Returns whether it is still associated (no disassociate).
+    virtual bool invoke(Worker &worker) = 0;
 
     // Callback counters (spec/README.md, "Per-object counters").
     uint32_t queued() const { return queued_.load(); }
-    uint32_t running() const { return running_.load(); }
-    uint32_t associated() const { return associated_.load(); }
+    uint32_t running() const { return static_cast<uint32_t>(activity_.load() >> 32); }
+    uint32_t associated() const { return static_cast<uint32_t>(activity_.load()); }
 
     // Drops the association of a running invocation (DisassociateCurrentThreadFromCallback).
     void disassociate_one()
     {
-        associated_.fetch_sub(1);
-        notify_quiescence_waiters();
+        uint64_t before = activity_.fetch_sub(one_associated);
+        notify_quiescence_waiters_if_near_idle(before - one_associated);
     }
 
-    // Ends an invocation claimed by the pool; `still_associated` is false after a disassociate.
-    void end_invocation(bool still_associated)
+    // Ends invocations claimed by the pool: `running` of them, `associated` of which had
+    // not disassociated.
+    void end_invocations(uint32_t running, uint32_t associated)
     {
-        if (still_associated)
-            associated_.fetch_sub(1);
-        running_.fetch_sub(1);
-        notify_quiescence_waiters();
+        uint64_t before = activity_.fetch_sub(running * one_running + associated * one_associated);
+        notify_quiescence_waiters_if_near_idle(before - (running * one_running + associated * one_associated));
+    }
+
+    bool has_quiescence_waiters() const { return quiescence_waiters_.load() != 0; }
+
+    // Incremented by every cancel of queued invocations, so that a worker running a batch
+    // stops when its not-yet-started invocations were cancelled.
+    uint32_t cancel_epoch() const { return cancel_epoch_.load(std::memory_order_acquire); }
+
+    // Claims up to `limit` more invocations without the pool lock, for a worker that just
+    // ran one of this object's. Leaves at least one queued, so that the object stays on
+    // the run queue and nothing needs unlinking. Returns how many were claimed.
+    uint32_t claim_batch(uint32_t limit)
+    {
+        // Count them running before they stop counting queued (see Pool::claim_locked).
+        activity_.fetch_add(limit * (one_running | one_associated));
+        uint32_t queued = queued_.load();
+        uint32_t claimed = 0;
+        while (queued > 1) {
+            uint32_t want = (queued - 1) / 2;
+            want = want == 0 ? 1 : (want > limit ? limit : want);
+            if (queued_.compare_exchange_weak(queued, queued - want)) {
+                claimed = want;
+                break;
+            }
+        }
+        if (claimed < limit)
+            end_invocations(limit - claimed, limit - claimed);
+        return claimed;
     }
 
     // Blocks until predicate() holds, re-checking whenever an invocation ends or disassociates.
@@ -98,6 +125,14 @@ private:
     friend class RunQueue;
     friend class RingOwner;
 
+    // Waiters wait for "no running" or "no associated" invocation, not counting their own:
+    // only a count of at most one can satisfy them.
+    void notify_quiescence_waiters_if_near_idle(uint64_t activity)
+    {
+        if ((activity >> 32) <= 1 || static_cast<uint32_t>(activity) <= 1)
+            notify_quiescence_waiters();
+    }
+
     void notify_quiescence_waiters()
     {
         // Pairs with the waiter's increment-then-check: one of the two sees the other.
@@ -113,10 +148,14 @@ private:
 
     // Hot: posters increment, the claiming worker decrements (under the pool lock).
     alignas(64) std::atomic<uint32_t> queued_{0};
-    std::atomic<uint32_t> running_{0};
-    std::atomic<uint32_t> associated_{0};
+    // Running invocations in the high half, still-associated ones in the low half: one
+    // atomic operation starts or ends an invocation.
+    alignas(64) std::atomic<uint64_t> activity_{0};
+    static constexpr uint64_t one_running = uint64_t(1) << 32;
+    static constexpr uint64_t one_associated = 1;
     std::atomic<uint32_t> quiescence_waiters_{0};
     std::atomic<uint32_t> quiescence_seq_{0};
+    std::atomic<uint32_t> cancel_epoch_{0};
 
     // Run-queue links and the ring-mode post command; guarded by the pool's lock.
     Dispatchable *next_ = nullptr;

@@ -143,7 +143,7 @@ void Pool::query_stats(tpuring_pool_stats &stats)
     stats.idle_workers = idle_;
     stats.max_workers = max_threads_;
     stats.min_workers = min_threads_;
-    stats.callbacks_run = callbacks_run_;
+    stats.callbacks_run = invocations_locked();
     stats.workers_started = workers_started_;
     stats.workers_retired = workers_retired_;
 }
@@ -165,7 +165,7 @@ void Pool::enqueue_direct(Dispatchable &item)
         if (item.linked_ || item.queued_.load() == 0)
             return;
         item.add_ref(); // the run queue's reference, dropped when unlinked
-        run_queue_.push_back(item);
+        link_locked(item);
         to_wake = provide_worker_locked();
     }
     wake(to_wake);
@@ -180,9 +180,10 @@ uint32_t Pool::cancel_queued(Dispatchable &item)
     {
         std::lock_guard guard(lock_);
         discarded = item.queued_.exchange(0);
+        item.cancel_epoch_.fetch_add(1, std::memory_order_release);
         was_linked = item.linked_;
         if (was_linked)
-            run_queue_.remove(item);
+            unlink_locked(item);
     }
     if (was_linked)
         item.release();
@@ -215,6 +216,10 @@ bool Pool::monitor_tick()
     }
     if (idle_workers_ || starting_ > 0)
         return true; // someone is about to take the work
+    // Callbacks started since the last tick: the queue is moving, nobody is stuck.
+    uint64_t invocations = invocations_locked();
+    bool progressed = invocations != invocations_at_tick_;
+    invocations_at_tick_ = invocations;
     // Count the busy workers that actually ran on a CPU since the last tick; the rest are
     // blocked (or long), so queued callbacks need another thread.
     constexpr int64_t min_cpu_ns = 300'000; // of a ~1 ms tick
@@ -228,6 +233,8 @@ bool Pool::monitor_tick()
             ++on_cpu;
         worker->cpu_ns_at_tick = cpu_ns;
     }
+    if (progressed)
+        return true;
     while (on_cpu < cpu_count_ && workers_ < max_threads_) {
         if (!spawn_worker_locked())
             break;
@@ -250,6 +257,26 @@ bool Pool::may_run_long(Worker &worker)
     return false;
 }
 
+uint64_t Pool::invocations_locked() const
+{
+    uint64_t total = retired_invocations_;
+    for (Worker *worker = all_workers_; worker; worker = worker->next_all)
+        total += worker->invocations.load(std::memory_order_relaxed);
+    return total;
+}
+
+void Pool::link_locked(Dispatchable &item)
+{
+    run_queue_.push_back(item);
+    linked_count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Pool::unlink_locked(Dispatchable &item)
+{
+    run_queue_.remove(item);
+    linked_count_.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void Pool::wake(Worker *worker)
 {
     if (worker)
@@ -264,7 +291,7 @@ void Pool::push_idle_locked(Worker &worker)
     if (idle_workers_)
         idle_workers_->prev_idle = &worker;
     idle_workers_ = &worker;
-    ++idle_;
+    idle_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Pool::remove_idle_locked(Worker &worker)
@@ -274,7 +301,7 @@ void Pool::remove_idle_locked(Worker &worker)
         worker.next_idle->prev_idle = worker.prev_idle;
     worker.next_idle = worker.prev_idle = nullptr;
     worker.idle = false;
-    --idle_;
+    idle_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 Worker *Pool::pop_idle_locked()

@@ -47,6 +47,16 @@ public:
             post_first(item);
     }
 
+    // Queues one invocation from the ring owner itself (timer expiries, wait completions):
+    // always straight onto the run queue.
+    void post_from_owner(Dispatchable &item)
+    {
+        if (item.queued_.fetch_add(1) == 0)
+            enqueue_direct(item);
+    }
+
+    TimerService &timers() { return owner_.timers(); }
+
     // Discards item's queued invocations that have not started; returns how many.
     uint32_t cancel_queued(Dispatchable &item);
 
@@ -77,8 +87,12 @@ private:
     void begin_shutdown();
     Dispatchable *claim_locked(Worker &worker, Dispatchable *&unlinked);
     bool park(std::unique_lock<std::mutex> &lock, Worker &worker);
+    void run_batches(Worker &worker, Dispatchable &item);
     void retire_locked(Worker &worker);
 
+    uint64_t invocations_locked() const;
+    void link_locked(Dispatchable &item);
+    void unlink_locked(Dispatchable &item);
     void push_idle_locked(Worker &worker);
     Worker *pop_idle_locked();
     void remove_idle_locked(Worker &worker);
@@ -95,7 +109,8 @@ private:
     Worker *spare_records_ = nullptr;
     uint32_t workers_ = 0;       // alive, including starting
     uint32_t starting_ = 0;      // created, not yet looking for work
-    uint32_t idle_ = 0;
+    std::atomic<uint32_t> idle_{0};         // written under lock_, read as a hint without it
+    std::atomic<uint32_t> linked_count_{0}; // objects on the run queue; likewise
     uint32_t busy_ = 0;          // running an invocation
     uint32_t long_running_ = 0;  // of the busy, marked may-run-long
     uint32_t max_threads_ = 500;
@@ -103,9 +118,8 @@ private:
     TP_POOL_STACK_INFORMATION stack_{1024 * 1024, 4096};
     bool shutting_down_ = false;
     bool monitoring_ = false; // the owner is watching the run queue for stalls
-    uint64_t dequeues_ = 0;
-    uint64_t dequeues_at_tick_ = 0;
-    uint64_t callbacks_run_ = 0;
+    uint64_t invocations_at_tick_ = 0;
+    uint64_t retired_invocations_ = 0; // of workers that are gone
     uint64_t workers_started_ = 0;
     uint64_t workers_retired_ = 0;
     const uint32_t cpu_count_;

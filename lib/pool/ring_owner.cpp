@@ -143,9 +143,12 @@ void RingOwner::run()
             next_tick = monotonic_ns() + monitor_tick_ns;
         }
         ring_.drain(on_cqe);
+        if (timers_.needs_service())
+            timers_.service(ring_);
 
         sleeping_.store(true);
-        if (!nop_posts_.empty() || stop_requested_.load() || monitoring_requested_.load()) {
+        if (!nop_posts_.empty() || stop_requested_.load() || monitoring_requested_.load() ||
+            timers_.needs_service()) {
             sleeping_.store(false);
             ring_.submit();
             continue;

@@ -10,6 +10,7 @@
 
 #include "pool/command_stack.h"
 #include "pool/dispatchable.h"
+#include "pool/timer_service.h"
 #include "uring/ring.h"
 
 namespace tpuring::pool {
@@ -18,7 +19,7 @@ class Pool;
 
 class RingOwner final : private uring::Completion {
 public:
-    explicit RingOwner(Pool &pool) : pool_(pool) {}
+    explicit RingOwner(Pool &pool) : pool_(pool), timers_(pool, *this) {}
 
     // Starts the thread and waits until its ring exists. Returns 0 or a negative errno.
     int start();
@@ -32,6 +33,12 @@ public:
 
     // Asks the owner to watch the run queue for stalls (blocked callbacks) until it drains.
     void request_monitoring();
+
+    // Wakes the owner so it looks at its inputs again (any thread; no system call while
+    // the owner is awake).
+    void notify() { ring_doorbell(); }
+
+    TimerService &timers() { return timers_; }
 
 private:
     static void *thread_main(void *self);
@@ -52,6 +59,7 @@ private:
     alignas(64) std::atomic<uint32_t> doorbell_seq_{0};
     std::atomic<bool> sleeping_{false};
     CommandStack<Dispatchable, &Dispatchable::next_command_> nop_posts_;
+    TimerService timers_;
 };
 
 } // namespace tpuring::pool

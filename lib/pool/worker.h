@@ -21,6 +21,7 @@ struct Worker {
     bool marked_long = false;  // current invocation may run long
     bool busy = false;         // running an invocation
     int64_t cpu_ns_at_tick = 0; // owner's last sample of this thread's CPU time
+    std::atomic<uint64_t> invocations{0}; // written by this worker only
 
     // Pool-lock-guarded links: all workers, and the LIFO list of idle ones.
     Worker *next_all = nullptr;

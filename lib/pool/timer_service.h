@@ -1,0 +1,87 @@
+// A pool's timers: two heaps (CLOCK_MONOTONIC for relative due times, CLOCK_REALTIME for
+// absolute ones) and, per clock, one absolute IORING_OP_TIMEOUT armed by the ring owner
+// for the earliest deadline and updated in place when the head changes. Setting or
+// cancelling a timer from any thread takes the lock and costs no system call unless it
+// moves a head earlier than what the kernel has armed.
+//
+// Locking: lock_ guards the heaps and every entry's schedule. Expiries are posted after
+// it is released; no callback runs under it.
+#pragma once
+
+#include <atomic>
+#include <climits>
+#include <cstdint>
+#include <mutex>
+
+#include "pool/timer_heap.h"
+#include "uring/ring.h"
+
+namespace tpuring::pool {
+
+class Pool;
+class RingOwner;
+
+int64_t clock_now_ns(TimerClock clock);
+
+class TimerService {
+public:
+    TimerService(Pool &pool, RingOwner &owner) : pool_(pool), owner_(owner) {}
+
+    // Called once per timer object at creation, so that scheduling never allocates.
+    bool reserve_timer();
+    void unreserve_timer();
+
+    // Replaces entry's schedule. The entry holds a reference to its target while it is
+    // scheduled. Returns whether a scheduled, not yet fired expiry was cancelled.
+    bool schedule(TimerEntry &entry, TimerClock clock, int64_t due_ns, int64_t period_ns, int64_t window_ns);
+    bool cancel(TimerEntry &entry);
+    bool is_scheduled(const TimerEntry &entry);
+
+    // Ring owner: posts due expiries and re-arms the kernel timeouts. Cheap when nothing
+    // changed.
+    bool needs_service() const { return dirty_.load(std::memory_order_acquire); }
+    void service(uring::Ring &ring);
+
+private:
+    class KernelTimeout final : public uring::Completion {
+    public:
+        void complete(int32_t res, uint32_t flags) override;
+        // The completion of an in-place update of this timeout.
+        class Update final : public uring::Completion {
+        public:
+            void complete(int32_t res, uint32_t flags) override;
+            KernelTimeout *timeout = nullptr;
+        };
+        TimerService *service = nullptr;
+        TimerClock clock = TimerClock::monotonic;
+        bool in_flight = false;
+        bool cancel_requested = false;
+        __kernel_timespec when{};
+        Update update;
+    };
+    class IgnoredCompletion final : public uring::Completion {
+    public:
+        void complete(int32_t, uint32_t) override {}
+    };
+
+    void fire_due(TimerClock clock);
+    void arm(uring::Ring &ring, TimerClock clock, int64_t key);
+    bool unschedule_locked(TimerEntry &entry);
+    void mark_dirty();
+    void mark_dirty_from_owner();
+
+    Pool &pool_;
+    RingOwner &owner_;
+    std::mutex lock_;
+    TimerHeap heaps_[timer_clock_count];
+    uint32_t reserved_ = 0;
+    // What the kernel will wake us for, per clock (INT64_MAX: nothing). Setters compare
+    // against it to decide whether the owner must re-arm.
+    std::atomic<int64_t> armed_key_[timer_clock_count] = {INT64_MAX, INT64_MAX};
+    std::atomic<bool> dirty_{false};
+    KernelTimeout timeouts_[timer_clock_count];
+    IgnoredCompletion ignored_;
+    bool initialised_ = false;
+};
+
+} // namespace tpuring::pool
