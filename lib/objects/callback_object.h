@@ -35,6 +35,7 @@ public:
     {
         if (closed_.exchange(true))
             return false;
+        on_closed();
         before_release();
         release();
         return true;
@@ -43,6 +44,8 @@ public:
     {
         return close([] {});
     }
+
+    bool is_closed() const { return closed_.load(); }
 
     // WaitForThreadpool…Callbacks: optionally cancel queued invocations, then wait until
     // none is queued and none running is still associated. The caller's own invocation, if
@@ -65,6 +68,8 @@ protected:
     virtual void call(CallbackInstance &instance) = 0;
     // Runs after the return actions, before the invocation stops counting as running.
     virtual void after_invocation() {}
+    // Runs once when the creator's reference is about to go: stop producing callbacks.
+    virtual void on_closed() {}
 
 private:
     friend class CleanupGroup;

@@ -92,6 +92,20 @@ TPURING_WIN32_VOID_FN(WaitForThreadpoolWorkCallbacks, (PTP_WORK pwk, BOOL fCance
                       (pwk, fCancelPendingCallbacks))
 TPURING_WIN32_VOID_FN(CloseThreadpoolWork, (PTP_WORK pwk), (pwk))
 
+/* ---- Timer objects ------------------------------------------------------------ */
+
+TPURING_WIN32_FN(PTP_TIMER, CreateThreadpoolTimer, (PTP_TIMER_CALLBACK pfnti, PVOID pv, PTP_CALLBACK_ENVIRON pcbe),
+                 (pfnti, pv, pcbe))
+TPURING_WIN32_VOID_FN(SetThreadpoolTimer,
+                      (PTP_TIMER pti, PFILETIME pftDueTime, DWORD msPeriod, DWORD msWindowLength),
+                      (pti, pftDueTime, msPeriod, msWindowLength))
+TPURING_WIN32_FN(BOOL, SetThreadpoolTimerEx, (PTP_TIMER pti, PFILETIME pftDueTime, DWORD msPeriod, DWORD msWindowLength),
+                 (pti, pftDueTime, msPeriod, msWindowLength))
+TPURING_WIN32_FN(BOOL, IsThreadpoolTimerSet, (PTP_TIMER pti), (pti))
+TPURING_WIN32_VOID_FN(WaitForThreadpoolTimerCallbacks, (PTP_TIMER pti, BOOL fCancelPendingCallbacks),
+                      (pti, fCancelPendingCallbacks))
+TPURING_WIN32_VOID_FN(CloseThreadpoolTimer, (PTP_TIMER pti), (pti))
+
 /* ---- Cleanup groups ------------------------------------------------------------ */
 
 TPURING_WIN32_FN(PTP_CLEANUP_GROUP, CreateThreadpoolCleanupGroup, (void), ())
@@ -116,5 +130,19 @@ TPURING_WIN32_VOID_FN(SetEventWhenCallbackReturns, (PTP_CALLBACK_INSTANCE pci, H
 
 TPURING_WIN32_FN(BOOL, QueueUserWorkItem, (LPTHREAD_START_ROUTINE Function, PVOID Context, ULONG Flags),
                  (Function, Context, Flags))
+
+/* ---- The original API: timer queues ---------------------------------------------------- */
+
+TPURING_WIN32_FN(HANDLE, CreateTimerQueue, (void), ())
+TPURING_WIN32_FN(BOOL, CreateTimerQueueTimer,
+                 (PHANDLE phNewTimer, HANDLE TimerQueue, WAITORTIMERCALLBACK Callback, PVOID Parameter, DWORD DueTime,
+                  DWORD Period, ULONG Flags),
+                 (phNewTimer, TimerQueue, Callback, Parameter, DueTime, Period, Flags))
+TPURING_WIN32_FN(BOOL, ChangeTimerQueueTimer, (HANDLE TimerQueue, HANDLE Timer, ULONG DueTime, ULONG Period),
+                 (TimerQueue, Timer, DueTime, Period))
+TPURING_WIN32_FN(BOOL, DeleteTimerQueueTimer, (HANDLE TimerQueue, HANDLE Timer, HANDLE CompletionEvent),
+                 (TimerQueue, Timer, CompletionEvent))
+TPURING_WIN32_FN(BOOL, DeleteTimerQueueEx, (HANDLE TimerQueue, HANDLE CompletionEvent), (TimerQueue, CompletionEvent))
+TPURING_WIN32_FN(BOOL, DeleteTimerQueue, (HANDLE TimerQueue), (TimerQueue))
 
 #endif /* TPURING_WIN32_THREADPOOL_H */

@@ -1,0 +1,156 @@
+#include "objects/timer.h"
+
+#include <climits>
+#include <cstring>
+#include <new>
+
+#include "base/last_error.h"
+#include "objects/callback_instance.h"
+#include "pool/timer_service.h"
+
+namespace tpuring::objects {
+
+namespace {
+
+// FILETIME (100 ns since 1601) of the Unix epoch.
+constexpr int64_t unix_epoch_filetime = 116444736000000000LL;
+constexpr int64_t ns_per_ms = 1'000'000;
+
+int64_t saturating_add(int64_t a, int64_t b) { return (b > 0 && a > INT64_MAX - b) ? INT64_MAX : a + b; }
+
+int64_t filetime_units_to_ns(int64_t units)
+{
+    return units > INT64_MAX / 100 ? INT64_MAX : units * 100; // units >= 0 here
+}
+
+} // namespace
+
+bool reserve_timer(const ObjectSettings &settings) { return settings.pool->timers().reserve_timer(); }
+
+Timer::Timer(const ObjectSettings &settings, PTP_TIMER_CALLBACK callback, void *context)
+    : CallbackObject(settings, context), callback_(callback)
+{
+    entry_.target = this;
+}
+
+Timer::~Timer() { pool().timers().unreserve_timer(); }
+
+Timer *Timer::create(PTP_TIMER_CALLBACK callback, void *context, const TP_CALLBACK_ENVIRON *environment)
+{
+    ObjectSettings settings;
+    if (!read_environment(environment, settings))
+        return nullptr;
+    if (!reserve_timer(settings)) {
+        settings.pool->release();
+        return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<Timer *>(nullptr));
+    }
+    Timer *timer = new (std::nothrow) Timer(settings, callback, context);
+    if (!timer) {
+        settings.pool->timers().unreserve_timer();
+        settings.pool->release();
+        return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<Timer *>(nullptr));
+    }
+    timer->join_group();
+    return timer;
+}
+
+void Timer::call(CallbackInstance &instance) { callback_(instance.handle(), context(), handle()); }
+
+bool Timer::schedule(pool::TimerClock clock, int64_t due_ns, DWORD period_ms, DWORD window_ms)
+{
+    one_shot_.store(period_ms == 0, std::memory_order_release);
+    set_.store(true, std::memory_order_release);
+    bool cancelled = pool().timers().schedule(entry_, clock, due_ns, int64_t(period_ms) * ns_per_ms,
+                                              int64_t(window_ms) * ns_per_ms);
+    // A set racing with the close (from the timer's own callback) must not outlive it:
+    // closing disarms after marking closed, so one of the two sees the other.
+    if (is_closed())
+        disarm();
+    return cancelled;
+}
+
+bool Timer::set(const FILETIME *due_time, DWORD period_ms, DWORD window_ms)
+{
+    if (!due_time) {
+        set_.store(false, std::memory_order_release);
+        return pool().timers().cancel(entry_);
+    }
+    // FILETIME is only 4-byte aligned: read the halves.
+    int64_t due = static_cast<int64_t>((uint64_t(due_time->dwHighDateTime) << 32) | due_time->dwLowDateTime);
+    if (due == 0) {
+        // Expires during the call; a period counts from now.
+        bool cancelled;
+        if (period_ms == 0) {
+            cancelled = pool().timers().cancel(entry_);
+            one_shot_.store(true, std::memory_order_release);
+            set_.store(true, std::memory_order_release);
+        } else {
+            int64_t next = pool::clock_now_ns(pool::TimerClock::monotonic) + int64_t(period_ms) * ns_per_ms;
+            cancelled = schedule(pool::TimerClock::monotonic, next, period_ms, window_ms);
+        }
+        post();
+        return cancelled;
+    }
+    if (due < 0) {
+        int64_t delay = due == INT64_MIN ? INT64_MAX : filetime_units_to_ns(-due);
+        int64_t at = saturating_add(pool::clock_now_ns(pool::TimerClock::monotonic), delay);
+        return schedule(pool::TimerClock::monotonic, at, period_ms, window_ms);
+    }
+    // Absolute UTC: a wall-clock change moves it. Times before 1970 are simply past.
+    int64_t since_unix = due - unix_epoch_filetime;
+    int64_t at = since_unix <= 0 ? 0 : filetime_units_to_ns(since_unix);
+    return schedule(pool::TimerClock::realtime, at, period_ms, window_ms);
+}
+
+bool Timer::set_relative_ms(DWORD due_ms, DWORD period_ms)
+{
+    int64_t at = pool::clock_now_ns(pool::TimerClock::monotonic) + int64_t(due_ms) * ns_per_ms;
+    return schedule(pool::TimerClock::monotonic, at, period_ms, 0);
+}
+
+bool Timer::is_scheduled() { return pool().timers().is_scheduled(entry_); }
+
+void Timer::disarm() { pool().timers().cancel(entry_); }
+
+} // namespace tpuring::objects
+
+using tpuring::objects::Timer;
+
+extern "C" {
+
+TPURING_API PTP_TIMER tpuring_CreateThreadpoolTimer(PTP_TIMER_CALLBACK pfnti, PVOID pv, PTP_CALLBACK_ENVIRON pcbe)
+{
+    if (!pfnti)
+        return tpuring::fail(ERROR_INVALID_PARAMETER, PTP_TIMER(nullptr));
+    Timer *timer = Timer::create(pfnti, pv, pcbe);
+    return timer ? timer->handle() : nullptr;
+}
+
+TPURING_API void tpuring_SetThreadpoolTimer(PTP_TIMER pti, PFILETIME pftDueTime, DWORD msPeriod, DWORD msWindowLength)
+{
+    if (pti)
+        Timer::from(pti)->set(pftDueTime, msPeriod, msWindowLength);
+}
+
+TPURING_API BOOL tpuring_SetThreadpoolTimerEx(PTP_TIMER pti, PFILETIME pftDueTime, DWORD msPeriod, DWORD msWindowLength)
+{
+    if (!pti)
+        return tpuring::fail(ERROR_INVALID_PARAMETER, FALSE);
+    return Timer::from(pti)->set(pftDueTime, msPeriod, msWindowLength) ? TRUE : FALSE;
+}
+
+TPURING_API BOOL tpuring_IsThreadpoolTimerSet(PTP_TIMER pti) { return pti && Timer::from(pti)->is_set(); }
+
+TPURING_API void tpuring_WaitForThreadpoolTimerCallbacks(PTP_TIMER pti, BOOL fCancelPendingCallbacks)
+{
+    if (pti)
+        Timer::from(pti)->wait_for_callbacks(fCancelPendingCallbacks != FALSE);
+}
+
+TPURING_API void tpuring_CloseThreadpoolTimer(PTP_TIMER pti)
+{
+    if (pti)
+        Timer::from(pti)->close(); // disarms
+}
+
+} // extern "C"
