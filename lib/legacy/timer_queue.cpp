@@ -1,0 +1,307 @@
+// Timer queues (CreateTimerQueue …): thread-pool timers of the default pool, grouped so
+// that a queue can be deleted at once. No timer thread: WT_EXECUTEINTIMERTHREAD callbacks
+// run on a worker like the others.
+#include <atomic>
+#include <mutex>
+#include <new>
+
+#include "base/futex.h"
+#include "base/last_error.h"
+#include "legacy/handle_registry.h"
+#include "objects/timer.h"
+
+namespace tpuring::legacy {
+namespace {
+
+class QueueTimer;
+
+class TimerQueue {
+public:
+    static TimerQueue *default_queue()
+    {
+        static TimerQueue *queue = new (std::nothrow) TimerQueue(); // never deleted
+        return queue;
+    }
+
+    void add_ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+    void release()
+    {
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+            delete this;
+    }
+
+    // Adds a live timer; false if the queue is being deleted.
+    bool add(QueueTimer &timer);
+    // The timer's last callback is done and it is freed.
+    void timer_gone(QueueTimer &timer);
+    // DeleteTimerQueueEx: disarm and release every timer; then wait, or signal `event`.
+    void delete_all(HANDLE completion_event);
+
+    HANDLE handle() { return static_cast<HANDLE>(this); }
+
+private:
+    std::atomic<uint32_t> refs_{1};
+    std::mutex lock_;
+    QueueTimer *head_ = nullptr;
+    bool deleted_ = false;
+    HANDLE completion_event_ = nullptr;
+    std::atomic<uint32_t> live_{0}; // timers not yet freed; a futex word for blocking deletes
+};
+
+class QueueTimer final : public objects::Timer {
+public:
+    static QueueTimer *create(TimerQueue &queue, WAITORTIMERCALLBACK callback, void *parameter, ULONG flags)
+    {
+        TP_CALLBACK_ENVIRON environment;
+        TpInitializeCallbackEnviron(&environment);
+        environment.u.s.LongFunction = (flags & WT_EXECUTELONGFUNCTION) ? 1 : 0;
+        environment.u.s.Persistent = (flags & WT_EXECUTEINPERSISTENTTHREAD) ? 1 : 0;
+        objects::ObjectSettings settings;
+        if (!objects::read_environment(&environment, settings))
+            return nullptr;
+        if (!objects::reserve_timer(settings)) {
+            settings.pool->release();
+            return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<QueueTimer *>(nullptr));
+        }
+        auto *timer = new (std::nothrow) QueueTimer(settings, queue, callback, parameter, flags);
+        if (!timer) {
+            settings.pool->timers().unreserve_timer();
+            settings.pool->release();
+            return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<QueueTimer *>(nullptr));
+        }
+        return timer;
+    }
+
+    bool once_only() const { return once_only_; }
+    // Set before the last reference can go; signalled when the timer is freed.
+    void signal_when_freed(HANDLE event) { completion_event_ = event; }
+    HANDLE handle() { return static_cast<HANDLE>(this); }
+
+    QueueTimer *queue_next = nullptr; // guarded by the queue's lock
+    QueueTimer *queue_prev = nullptr;
+
+private:
+    QueueTimer(const objects::ObjectSettings &settings, TimerQueue &queue, WAITORTIMERCALLBACK callback,
+               void *parameter, ULONG flags)
+        : Timer(settings, nullptr, parameter), queue_(queue), callback_(callback),
+          once_only_((flags & WT_EXECUTEONLYONCE) != 0)
+    {
+    }
+
+    ~QueueTimer() override
+    {
+        if (completion_event_ && completion_event_ != INVALID_HANDLE_VALUE) {
+            DWORD saved = last_error();
+            tpuring_SetEvent(completion_event_);
+            set_last_error(saved);
+        }
+        queue_.timer_gone(*this);
+    }
+
+    void call(objects::CallbackInstance &) override { callback_(context(), TRUE); }
+
+    TimerQueue &queue_;
+    const WAITORTIMERCALLBACK callback_;
+    const bool once_only_;
+    HANDLE completion_event_ = nullptr;
+};
+
+bool TimerQueue::add(QueueTimer &timer)
+{
+    std::lock_guard guard(lock_);
+    if (deleted_)
+        return false;
+    timer.queue_prev = nullptr;
+    timer.queue_next = head_;
+    if (head_)
+        head_->queue_prev = &timer;
+    head_ = &timer;
+    live_.fetch_add(1);
+    add_ref();
+    return true;
+}
+
+void TimerQueue::timer_gone(QueueTimer &timer)
+{
+    HANDLE to_signal = nullptr;
+    {
+        std::lock_guard guard(lock_);
+        if (timer.queue_prev || head_ == &timer) {
+            (timer.queue_prev ? timer.queue_prev->queue_next : head_) = timer.queue_next;
+            if (timer.queue_next)
+                timer.queue_next->queue_prev = timer.queue_prev;
+        }
+        if (live_.fetch_sub(1) == 1 && deleted_)
+            to_signal = completion_event_;
+    }
+    futex_wake_all(&live_);
+    if (to_signal && to_signal != INVALID_HANDLE_VALUE) {
+        DWORD saved = last_error();
+        tpuring_SetEvent(to_signal);
+        set_last_error(saved);
+    }
+    release();
+}
+
+void TimerQueue::delete_all(HANDLE completion_event)
+{
+    QueueTimer *taken = nullptr;
+    bool signal_now;
+    {
+        std::lock_guard guard(lock_);
+        deleted_ = true;
+        completion_event_ = completion_event;
+        // Take a reference on each timer still open; the others are already deleted and go
+        // by themselves.
+        for (QueueTimer *timer = head_; timer; timer = timer->queue_next) {
+            if (unregister_handle(timer->handle(), HandleKind::queue_timer) && timer->try_add_ref()) {
+                timer->queue_prev = taken; // reuse as a private list link while we hold refs
+                taken = timer;
+            }
+        }
+        signal_now = live_.load() == 0;
+    }
+    while (taken) {
+        QueueTimer *next = taken->queue_prev;
+        taken->close(); // disarms
+        taken->release();
+        taken = next;
+    }
+    if (completion_event == INVALID_HANDLE_VALUE) {
+        for (uint32_t live; (live = live_.load()) != 0;)
+            futex_wait(&live_, live);
+    } else if (signal_now && completion_event) {
+        tpuring_SetEvent(completion_event);
+    }
+}
+
+} // namespace
+} // namespace tpuring::legacy
+
+using namespace tpuring::legacy;
+using tpuring::fail;
+
+namespace {
+
+// A live queue with a reference taken, or nullptr (the default queue for NULL).
+TimerQueue *acquire_queue(HANDLE handle)
+{
+    if (!handle) {
+        TimerQueue *queue = TimerQueue::default_queue();
+        if (queue)
+            queue->add_ref();
+        return queue;
+    }
+    TimerQueue *found = nullptr;
+    with_handle(handle, HandleKind::timer_queue, [&](const void *) {
+        found = static_cast<TimerQueue *>(handle);
+        found->add_ref();
+    });
+    return found;
+}
+
+QueueTimer *acquire_timer(HANDLE handle)
+{
+    QueueTimer *found = nullptr;
+    with_handle(handle, HandleKind::queue_timer, [&](const void *) {
+        auto *timer = static_cast<QueueTimer *>(handle);
+        if (timer->try_add_ref())
+            found = timer;
+    });
+    return found;
+}
+
+} // namespace
+
+extern "C" {
+
+TPURING_API HANDLE tpuring_CreateTimerQueue(void)
+{
+    auto *queue = new (std::nothrow) TimerQueue();
+    if (!queue)
+        return fail(ERROR_NOT_ENOUGH_MEMORY, HANDLE(nullptr));
+    register_handle(queue->handle(), HandleKind::timer_queue);
+    return queue->handle();
+}
+
+TPURING_API BOOL tpuring_CreateTimerQueueTimer(PHANDLE phNewTimer, HANDLE TimerQueue, WAITORTIMERCALLBACK Callback,
+                                              PVOID Parameter, DWORD DueTime, DWORD Period, ULONG Flags)
+{
+    if (!phNewTimer || !Callback)
+        return fail(ERROR_INVALID_PARAMETER, FALSE);
+    class TimerQueue *queue = acquire_queue(TimerQueue);
+    if (!queue)
+        return fail(ERROR_INVALID_HANDLE, FALSE);
+    QueueTimer *timer = QueueTimer::create(*queue, Callback, Parameter, Flags);
+    if (!timer) {
+        queue->release();
+        return FALSE;
+    }
+    if (!queue->add(*timer)) { // deleted meanwhile
+        timer->close();
+        queue->release();
+        return fail(ERROR_INVALID_HANDLE, FALSE);
+    }
+    queue->release();
+    register_handle(timer->handle(), HandleKind::queue_timer);
+    *phNewTimer = timer->handle(); // before it can fire
+    if (DueTime != INFINITE)
+        timer->set_relative_ms(DueTime, timer->once_only() ? 0 : Period);
+    return TRUE;
+}
+
+TPURING_API BOOL tpuring_ChangeTimerQueueTimer(HANDLE, HANDLE Timer, ULONG DueTime, ULONG Period)
+{
+    QueueTimer *timer = acquire_timer(Timer);
+    if (!timer)
+        return fail(ERROR_INVALID_HANDLE, FALSE);
+    // A one-shot timer that already fired stays spent.
+    bool spent = timer->is_one_shot() && timer->is_set() && !timer->is_scheduled();
+    if (!spent) {
+        if (DueTime == INFINITE)
+            timer->disarm();
+        else
+            timer->set_relative_ms(DueTime, timer->once_only() ? 0 : Period);
+    }
+    timer->release();
+    return TRUE;
+}
+
+TPURING_API BOOL tpuring_DeleteTimerQueueTimer(HANDLE, HANDLE Timer, HANDLE CompletionEvent)
+{
+    if (!Timer)
+        return fail(ERROR_INVALID_PARAMETER, FALSE);
+    QueueTimer *timer = acquire_timer(Timer);
+    if (!timer || !unregister_handle(Timer, HandleKind::queue_timer)) {
+        if (timer)
+            timer->release();
+        return fail(ERROR_INVALID_HANDLE, FALSE);
+    }
+    timer->close(); // disarms: no further expiries
+    BOOL result = TRUE;
+    if (CompletionEvent == INVALID_HANDLE_VALUE) {
+        timer->wait_until_idle();
+    } else {
+        bool outstanding = timer->queued() != 0 || timer->running() != 0;
+        if (CompletionEvent)
+            timer->signal_when_freed(CompletionEvent); // our reference keeps it until now
+        if (outstanding)
+            result = fail(ERROR_IO_PENDING, FALSE);
+    }
+    timer->release();
+    return result;
+}
+
+TPURING_API BOOL tpuring_DeleteTimerQueueEx(HANDLE TimerQueue, HANDLE CompletionEvent)
+{
+    if (!TimerQueue || !unregister_handle(TimerQueue, HandleKind::timer_queue))
+        return fail(ERROR_INVALID_HANDLE, FALSE);
+    auto *queue = static_cast<class TimerQueue *>(TimerQueue);
+    queue->delete_all(CompletionEvent);
+    queue->release();
+    return TRUE;
+}
+
+TPURING_API BOOL tpuring_DeleteTimerQueue(HANDLE TimerQueue) { return tpuring_DeleteTimerQueueEx(TimerQueue, nullptr); }
+
+} // extern "C"
