@@ -30,6 +30,12 @@ void *worker_thread(void *arg)
 
 } // namespace
 
+// Counted before the callback runs, so a finished wait also sees it counted.
+static void count_invocation(Worker &worker)
+{
+    worker.invocations.store(worker.invocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
 Worker *current_worker() noexcept { return this_thread_worker; }
 
 bool Pool::spawn_worker_locked()
@@ -96,7 +102,7 @@ Dispatchable *Pool::claim_locked(Worker &worker, Dispatchable *&unlinked)
     }
     worker.busy = true;
     ++busy_;
-    worker.invocations.fetch_add(1, std::memory_order_relaxed);
+    count_invocation(worker);
     if (item->traits().runs_long) {
         worker.marked_long = true;
         ++long_running_;
@@ -160,6 +166,7 @@ void Pool::run_batches(Worker &worker, Dispatchable &item)
         for (; started < claimed; ++started) {
             if (started > 0 && item.cancel_epoch() != epoch)
                 break; // the rest were cancelled before they started
+            count_invocation(worker);
             bool associated = item.invoke(worker);
             ++unended;
             unended_associated += associated ? 1 : 0;
@@ -170,7 +177,6 @@ void Pool::run_batches(Worker &worker, Dispatchable &item)
         }
         uint32_t abandoned = claimed - started;
         item.end_invocations(unended + abandoned, unended_associated + abandoned);
-        worker.invocations.fetch_add(started, std::memory_order_relaxed);
     }
 }
 
