@@ -53,6 +53,10 @@ public:
     // the pool ends it afterwards. Returns whether it is still associated (no disassociate).
     virtual bool invoke(Worker &worker) = 0;
 
+    // The ring owner calls this when a timer entry targeting the object expires; the
+    // default queues one invocation.
+    virtual void timer_expired();
+
     // Callback counters (spec/README.md, "Per-object counters").
     uint32_t queued() const { return queued_.load(); }
     uint32_t running() const { return static_cast<uint32_t>(activity_.load() >> 32); }

@@ -16,6 +16,8 @@ uint32_t online_cpus()
 }
 } // namespace
 
+void Dispatchable::timer_expired() { pool_.post_from_owner(*this); }
+
 Pool::Pool() : owner_(*this), cpu_count_(online_cpus()) {}
 
 Pool *Pool::create(DWORD *error)

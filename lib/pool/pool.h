@@ -56,6 +56,7 @@ public:
     }
 
     TimerService &timers() { return owner_.timers(); }
+    bool run_on_owner(OwnerCommand &command) { return owner_.schedule(command); }
 
     // Discards item's queued invocations that have not started; returns how many.
     uint32_t cancel_queued(Dispatchable &item);

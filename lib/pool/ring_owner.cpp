@@ -79,6 +79,15 @@ void RingOwner::post(Dispatchable &item)
     ring_doorbell();
 }
 
+bool RingOwner::schedule(OwnerCommand &command)
+{
+    if (command.queued_.exchange(true))
+        return false;
+    commands_.push(command);
+    ring_doorbell();
+    return true;
+}
+
 void RingOwner::request_monitoring()
 {
     monitoring_requested_.store(true);
@@ -138,6 +147,10 @@ void RingOwner::run()
             io_uring_prep_nop(sqe);
             sqe->user_data = reinterpret_cast<uintptr_t>(&item) | posted_tag;
         });
+        commands_.take_all([this](OwnerCommand &command) {
+            command.queued_.store(false); // a request made while it runs queues it again
+            command.run_on_owner(ring_);
+        });
         if (monitoring_requested_.load() && monitoring_requested_.exchange(false) && !monitoring) {
             monitoring = true;
             next_tick = monotonic_ns() + monitor_tick_ns;
@@ -147,7 +160,7 @@ void RingOwner::run()
             timers_.service(ring_);
 
         sleeping_.store(true);
-        if (!nop_posts_.empty() || stop_requested_.load() || monitoring_requested_.load() ||
+        if (!nop_posts_.empty() || !commands_.empty() || stop_requested_.load() || monitoring_requested_.load() ||
             timers_.needs_service()) {
             sleeping_.store(false);
             ring_.submit();

@@ -10,6 +10,7 @@
 
 #include "pool/command_stack.h"
 #include "pool/dispatchable.h"
+#include "pool/owner_command.h"
 #include "pool/timer_service.h"
 #include "uring/ring.h"
 
@@ -19,7 +20,7 @@ class Pool;
 
 class RingOwner final : private uring::Completion {
 public:
-    explicit RingOwner(Pool &pool) : pool_(pool), timers_(pool, *this) {}
+    explicit RingOwner(Pool &pool) : pool_(pool), timers_(*this) {}
 
     // Starts the thread and waits until its ring exists. Returns 0 or a negative errno.
     int start();
@@ -40,6 +41,10 @@ public:
 
     TimerService &timers() { return timers_; }
 
+    // Queues a command for the owner thread; false if it was queued already (it will run
+    // once for both requests).
+    bool schedule(OwnerCommand &command);
+
 private:
     static void *thread_main(void *self);
     void run();
@@ -59,6 +64,7 @@ private:
     alignas(64) std::atomic<uint32_t> doorbell_seq_{0};
     std::atomic<bool> sleeping_{false};
     CommandStack<Dispatchable, &Dispatchable::next_command_> nop_posts_;
+    CommandStack<OwnerCommand, &OwnerCommand::next_command_> commands_;
     TimerService timers_;
 };
 

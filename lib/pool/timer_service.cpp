@@ -141,7 +141,7 @@ void TimerService::fire_due(TimerClock clock)
             }
         }
         for (int i = 0; i < count; ++i) {
-            pool_.post_from_owner(*fired[i].target);
+            fired[i].target->timer_expired();
             fired[i].target->release();
             if (fired[i].drops_schedule_ref)
                 fired[i].target->release();

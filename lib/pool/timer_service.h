@@ -18,14 +18,13 @@
 
 namespace tpuring::pool {
 
-class Pool;
 class RingOwner;
 
 int64_t clock_now_ns(TimerClock clock);
 
 class TimerService {
 public:
-    TimerService(Pool &pool, RingOwner &owner) : pool_(pool), owner_(owner) {}
+    explicit TimerService(RingOwner &owner) : owner_(owner) {}
 
     // Called once per timer object at creation, so that scheduling never allocates.
     bool reserve_timer();
@@ -70,7 +69,6 @@ private:
     void mark_dirty();
     void mark_dirty_from_owner();
 
-    Pool &pool_;
     RingOwner &owner_;
     std::mutex lock_;
     TimerHeap heaps_[timer_clock_count];

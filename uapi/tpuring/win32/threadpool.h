@@ -106,6 +106,17 @@ TPURING_WIN32_VOID_FN(WaitForThreadpoolTimerCallbacks, (PTP_TIMER pti, BOOL fCan
                       (pti, fCancelPendingCallbacks))
 TPURING_WIN32_VOID_FN(CloseThreadpoolTimer, (PTP_TIMER pti), (pti))
 
+/* ---- Wait objects ------------------------------------------------------------- */
+
+TPURING_WIN32_FN(PTP_WAIT, CreateThreadpoolWait, (PTP_WAIT_CALLBACK pfnwa, PVOID pv, PTP_CALLBACK_ENVIRON pcbe),
+                 (pfnwa, pv, pcbe))
+TPURING_WIN32_VOID_FN(SetThreadpoolWait, (PTP_WAIT pwa, HANDLE h, PFILETIME pftTimeout), (pwa, h, pftTimeout))
+TPURING_WIN32_FN(BOOL, SetThreadpoolWaitEx, (PTP_WAIT pwa, HANDLE h, PFILETIME pftTimeout, PVOID Reserved),
+                 (pwa, h, pftTimeout, Reserved))
+TPURING_WIN32_VOID_FN(WaitForThreadpoolWaitCallbacks, (PTP_WAIT pwa, BOOL fCancelPendingCallbacks),
+                      (pwa, fCancelPendingCallbacks))
+TPURING_WIN32_VOID_FN(CloseThreadpoolWait, (PTP_WAIT pwa), (pwa))
+
 /* ---- Cleanup groups ------------------------------------------------------------ */
 
 TPURING_WIN32_FN(PTP_CLEANUP_GROUP, CreateThreadpoolCleanupGroup, (void), ())

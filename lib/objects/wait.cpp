@@ -1,0 +1,366 @@
+#include "objects/wait.h"
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <new>
+#include <poll.h>
+
+#include "base/last_error.h"
+#include "kobj/handle_table.h"
+#include "objects/callback_instance.h"
+#include "objects/timer.h"
+#include "pool/timer_service.h"
+#include "uring/opcodes.h"
+
+namespace tpuring::objects {
+
+namespace {
+
+constexpr int64_t unix_epoch_filetime = 116444736000000000LL;
+
+int64_t saturating_add(int64_t a, int64_t b) { return (b > 0 && a > INT64_MAX - b) ? INT64_MAX : a + b; }
+
+} // namespace
+
+WaitTimeout WaitTimeout::from_filetime(const FILETIME *timeout)
+{
+    WaitTimeout result;
+    if (!timeout)
+        return result;
+    int64_t value = static_cast<int64_t>((uint64_t(timeout->dwHighDateTime) << 32) | timeout->dwLowDateTime);
+    if (value == 0) {
+        result.kind = Kind::immediate;
+    } else if (value < 0) {
+        int64_t delay = value == INT64_MIN || -value > INT64_MAX / 100 ? INT64_MAX : -value * 100;
+        result.kind = Kind::deadline;
+        result.deadline_ns = saturating_add(pool::clock_now_ns(pool::TimerClock::monotonic), delay);
+    } else {
+        int64_t since_unix = value - unix_epoch_filetime;
+        result.kind = Kind::deadline;
+        result.clock = pool::TimerClock::realtime;
+        result.deadline_ns = since_unix <= 0 ? 0 : (since_unix > INT64_MAX / 100 ? INT64_MAX : since_unix * 100);
+    }
+    return result;
+}
+
+WaitTimeout WaitTimeout::from_milliseconds(DWORD milliseconds)
+{
+    WaitTimeout result;
+    if (milliseconds == INFINITE)
+        return result;
+    if (milliseconds == 0) {
+        result.kind = Kind::immediate;
+        return result;
+    }
+    result.kind = Kind::deadline;
+    result.deadline_ns = pool::clock_now_ns(pool::TimerClock::monotonic) + int64_t(milliseconds) * 1'000'000;
+    return result;
+}
+
+Wait::Wait(const ObjectSettings &settings, PTP_WAIT_CALLBACK callback, void *context)
+    : CallbackObject(settings, context), callback_(callback)
+{
+    op_completion_.wait = this;
+    timeout_entry_.target = this;
+}
+
+Wait::~Wait() { pool().timers().unreserve_timer(); }
+
+Wait *Wait::create(PTP_WAIT_CALLBACK callback, void *context, const TP_CALLBACK_ENVIRON *environment)
+{
+    ObjectSettings settings;
+    if (!read_environment(environment, settings))
+        return nullptr;
+    // Room for the timeout entry, so that arming never allocates.
+    if (!reserve_timer(settings)) {
+        settings.pool->release();
+        return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<Wait *>(nullptr));
+    }
+    Wait *wait = new (std::nothrow) Wait(settings, callback, context);
+    if (!wait) {
+        settings.pool->timers().unreserve_timer();
+        settings.pool->release();
+        return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<Wait *>(nullptr));
+    }
+    wait->join_group();
+    return wait;
+}
+
+bool Wait::set(HANDLE handle, const FILETIME *timeout)
+{
+    if (!handle)
+        return arm(nullptr, {}); // the timeout is not even read
+    kobj::Ref<kobj::Waitable> object = kobj::lookup_handle(handle);
+    if (!object) {
+        bool replaced = arm(nullptr, {});
+        set_last_error(ERROR_INVALID_HANDLE);
+        return replaced;
+    }
+    if (object->type() == kobj::ObjectType::Mutex) {
+        // Ownership would go to the pool's internal waiter, which could never release it.
+        bool replaced = arm(nullptr, {});
+        set_last_error(ERROR_INVALID_PARAMETER);
+        return replaced;
+    }
+    return arm(std::move(object), WaitTimeout::from_filetime(timeout));
+}
+
+bool Wait::arm(kobj::Ref<kobj::Waitable> object, WaitTimeout timeout)
+{
+    bool replaced;
+    kobj::Ref<kobj::Waitable> previous;
+    {
+        std::lock_guard guard(lock_);
+        replaced = untriggered_;
+        untriggered_ = static_cast<bool>(object);
+        previous = std::move(requested_);
+        requested_ = std::move(object);
+        requested_timeout_ = timeout;
+        ++request_seq_;
+    }
+    // Closing never re-arms: an arming racing with the close is dropped by the owner.
+    request_owner_service();
+    return replaced;
+}
+
+void Wait::request_owner_service()
+{
+    add_ref(); // the queued command's reference
+    if (!pool().run_on_owner(*this))
+        release();
+}
+
+void Wait::cancel_pending()
+{
+    CallbackObject::cancel_pending();
+    signalled_pending_.store(0);
+}
+
+TP_WAIT_RESULT Wait::take_result()
+{
+    uint32_t signalled = signalled_pending_.load();
+    while (signalled > 0)
+        if (signalled_pending_.compare_exchange_weak(signalled, signalled - 1))
+            return WAIT_OBJECT_0;
+    return WAIT_TIMEOUT;
+}
+
+void Wait::call(CallbackInstance &instance) { callback_(instance.handle(), context(), handle(), take_result()); }
+
+void Wait::timer_expired()
+{
+    // On the owner, from the timer service; the next service pass reports the timeout.
+    timeout_fired_ = true;
+    request_owner_service();
+}
+
+void Wait::OpCompletion::complete(int32_t res, uint32_t)
+{
+    wait->op_res_ = res;
+    wait->op_done_ = true;
+    wait->request_owner_service();
+    wait->release(); // the op's reference
+}
+
+void Wait::run_on_owner(uring::Ring &ring)
+{
+    if (op_done_) {
+        op_done_ = false;
+        op_completed(op_res_);
+    }
+    apply_request(ring);
+    if (timeout_fired_) {
+        timeout_fired_ = false;
+        trigger(WAIT_TIMEOUT);
+    }
+    if (active_ && op_ == Op::none)
+        arm_op(ring);
+    else if (!active_ && op_ != Op::none)
+        cancel_op(ring);
+    release(); // the queued command's reference
+}
+
+void Wait::apply_request(uring::Ring &ring)
+{
+    kobj::Ref<kobj::Waitable> next;
+    WaitTimeout timeout;
+    {
+        std::lock_guard guard(lock_);
+        if (request_seq_ == applied_seq_)
+            return;
+        applied_seq_ = request_seq_;
+        if (!is_closed())
+            next = requested_;
+        timeout = requested_timeout_;
+    }
+    end_arming();
+    timeout_fired_ = false;
+    if (op_ != Op::none)
+        cancel_op(ring); // its completion arrives later and is recognised as stale
+    active_ = std::move(next);
+    if (!active_)
+        return;
+    if (timeout.kind == WaitTimeout::Kind::immediate) {
+        trigger(WAIT_TIMEOUT); // "time out now", before looking at the object
+        return;
+    }
+    if (timeout.kind == WaitTimeout::Kind::deadline)
+        pool().timers().schedule(timeout_entry_, timeout.clock, timeout.deadline_ns, 0, 0);
+    if (active_->futex_word()) {
+        active_->add_waiter(); // signalers must wake our futex op from now on
+        registered_waiter_ = true;
+    }
+}
+
+void Wait::arm_op(uring::Ring &ring)
+{
+    switch (active_->type()) {
+    case kobj::ObjectType::Pseudo:
+        return; // never signalled: only the timeout can end this arming
+    case kobj::ObjectType::Descriptor: {
+        io_uring_sqe *sqe = ring.next_sqe();
+        io_uring_prep_poll_add(sqe, active_->poll_fd(), POLLIN);
+        sqe->user_data = reinterpret_cast<uintptr_t>(static_cast<uring::Completion *>(&op_completion_));
+        op_ = Op::poll;
+        break;
+    }
+    default: {
+        // Snapshot, then try, then sleep on the snapshot: a signal after the snapshot
+        // changes the word, so the futex op returns at once instead of missing it.
+        uint32_t seen = active_->snapshot();
+        bool acquired = false;
+        {
+            std::lock_guard guard(lock_);
+            if (applied_seq_ != request_seq_ || !untriggered_)
+                return; // superseded or already reported: the next pass re-arms
+            acquired = active_->try_acquire() != kobj::AcquireResult::NotSignaled;
+            if (acquired)
+                untriggered_ = false;
+        }
+        if (acquired) {
+            deliver(WAIT_OBJECT_0);
+            return;
+        }
+        io_uring_sqe *sqe = ring.next_sqe();
+        uring::prep_futex_wait(sqe, reinterpret_cast<const uint32_t *>(active_->futex_word()), seen,
+                               reinterpret_cast<uintptr_t>(static_cast<uring::Completion *>(&op_completion_)));
+        op_ = Op::futex;
+        break;
+    }
+    }
+    op_seq_ = applied_seq_;
+    add_ref(); // the op's reference
+}
+
+namespace {
+class IgnoredCompletion final : public uring::Completion {
+public:
+    void complete(int32_t, uint32_t) override {}
+};
+IgnoredCompletion ignored_completion;
+} // namespace
+
+void Wait::cancel_op(uring::Ring &ring)
+{
+    if (op_cancel_sent_)
+        return;
+    io_uring_sqe *sqe = ring.next_sqe();
+    io_uring_prep_cancel64(sqe, reinterpret_cast<uintptr_t>(static_cast<uring::Completion *>(&op_completion_)), 0);
+    sqe->user_data = reinterpret_cast<uintptr_t>(static_cast<uring::Completion *>(&ignored_completion));
+    op_cancel_sent_ = true;
+}
+
+void Wait::op_completed(int32_t res)
+{
+    Op finished = op_;
+    op_ = Op::none;
+    op_cancel_sent_ = false;
+    if (op_seq_ != applied_seq_ || !active_)
+        return; // an older arming's op
+    // A futex op that returned (woken, or the word changed first) needs nothing here: the
+    // owner's pass re-arms, trying to acquire first. A poll op reports readiness; a
+    // descriptor in an error state counts as signalled, as poll(2) reports it.
+    if (finished == Op::poll && res != -ECANCELED)
+        trigger(WAIT_OBJECT_0);
+}
+
+void Wait::trigger(TP_WAIT_RESULT result)
+{
+    {
+        std::lock_guard guard(lock_);
+        if (applied_seq_ != request_seq_ || !untriggered_)
+            return;
+        untriggered_ = false;
+    }
+    deliver(result);
+}
+
+void Wait::deliver(TP_WAIT_RESULT result)
+{
+    if (result == WAIT_OBJECT_0)
+        signalled_pending_.fetch_add(1);
+    end_arming();
+    pool().post_from_owner(*this);
+    WaitTimeout fresh;
+    if (!is_closed() && rearm_after_trigger(fresh)) {
+        std::lock_guard guard(lock_);
+        if (applied_seq_ == request_seq_) { // nobody re-set it meanwhile
+            ++request_seq_;
+            untriggered_ = true;
+            requested_timeout_ = fresh;
+        }
+    }
+    active_ = nullptr; // the pass cancels a still-pending op
+    request_owner_service(); // apply a re-arm, if any, in a later pass
+}
+
+void Wait::end_arming()
+{
+    pool().timers().cancel(timeout_entry_);
+    if (registered_waiter_) {
+        active_->remove_waiter();
+        registered_waiter_ = false;
+    }
+}
+
+} // namespace tpuring::objects
+
+using tpuring::objects::Wait;
+
+extern "C" {
+
+TPURING_API PTP_WAIT tpuring_CreateThreadpoolWait(PTP_WAIT_CALLBACK pfnwa, PVOID pv, PTP_CALLBACK_ENVIRON pcbe)
+{
+    if (!pfnwa)
+        return tpuring::fail(ERROR_INVALID_PARAMETER, PTP_WAIT(nullptr));
+    Wait *wait = Wait::create(pfnwa, pv, pcbe);
+    return wait ? wait->handle() : nullptr;
+}
+
+TPURING_API void tpuring_SetThreadpoolWait(PTP_WAIT pwa, HANDLE h, PFILETIME pftTimeout)
+{
+    if (pwa)
+        Wait::from(pwa)->set(h, pftTimeout);
+}
+
+TPURING_API BOOL tpuring_SetThreadpoolWaitEx(PTP_WAIT pwa, HANDLE h, PFILETIME pftTimeout, PVOID Reserved)
+{
+    if (!pwa || Reserved)
+        return tpuring::fail(ERROR_INVALID_PARAMETER, FALSE);
+    return Wait::from(pwa)->set(h, pftTimeout) ? TRUE : FALSE;
+}
+
+TPURING_API void tpuring_WaitForThreadpoolWaitCallbacks(PTP_WAIT pwa, BOOL fCancelPendingCallbacks)
+{
+    if (pwa)
+        Wait::from(pwa)->wait_for_callbacks(fCancelPendingCallbacks != FALSE);
+}
+
+TPURING_API void tpuring_CloseThreadpoolWait(PTP_WAIT pwa)
+{
+    if (pwa)
+        Wait::from(pwa)->close(); // disarms
+}
+
+} // extern "C"

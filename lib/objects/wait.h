@@ -1,0 +1,104 @@
+// Wait objects (behind PTP_WAIT): each arming watches one handle until it is signalled
+// or its timeout expires, then queues one callback.
+//
+// On the ring: an IORING_OP_FUTEX_WAIT on the state word of an event or semaphore, an
+// IORING_OP_POLL_ADD on a descriptor handle; the timeout is an entry of the pool's timer
+// service. When the futex op completes, the owner tries to acquire the object (the same
+// atomic step as WaitForSingleObject) and re-arms if another waiter won.
+//
+// Threads: Set… runs on any thread and only records the request under lock_; everything
+// else (ops, timeout entry, triggering) runs on the ring owner, which reconciles the
+// request with what is armed. lock_ also makes "trigger" and "re-set" exclude each other,
+// so that a signal is consumed only by an arming that will report it.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+
+#include "kobj/ref.h"
+#include "kobj/waitable.h"
+#include "objects/callback_object.h"
+#include "pool/owner_command.h"
+#include "pool/timer_heap.h"
+
+namespace tpuring::objects {
+
+struct WaitTimeout {
+    enum class Kind : uint8_t { none, immediate, deadline } kind = Kind::none;
+    pool::TimerClock clock = pool::TimerClock::monotonic;
+    int64_t deadline_ns = 0;
+
+    static WaitTimeout from_filetime(const FILETIME *timeout);
+    static WaitTimeout from_milliseconds(DWORD milliseconds);
+};
+
+class Wait : public CallbackObject, private pool::OwnerCommand {
+public:
+    static Wait *create(PTP_WAIT_CALLBACK callback, void *context, const TP_CALLBACK_ENVIRON *environment);
+
+    // SetThreadpoolWaitEx. Returns whether an arming that had not triggered was replaced.
+    bool set(HANDLE handle, const FILETIME *timeout);
+    // Arms on an object already looked up (nullptr: disarm).
+    bool arm(kobj::Ref<kobj::Waitable> object, WaitTimeout timeout);
+
+    void stop_sources() override { arm(nullptr, {}); }
+    void cancel_pending() override;
+    void timer_expired() override;
+
+    PTP_WAIT handle() { return reinterpret_cast<PTP_WAIT>(this); }
+    static Wait *from(PTP_WAIT handle) { return reinterpret_cast<Wait *>(handle); }
+
+protected:
+    Wait(const ObjectSettings &settings, PTP_WAIT_CALLBACK callback, void *context);
+    ~Wait() override;
+
+    void call(CallbackInstance &instance) override;
+    void on_closed() override { arm(nullptr, {}); }
+    // The result the starting invocation reports: signalled ones first.
+    TP_WAIT_RESULT take_result();
+    // Called on the owner after a trigger; a registration that repeats returns the timeout
+    // to re-arm with (a fresh one), others return false.
+    virtual bool rearm_after_trigger(WaitTimeout &) { return false; }
+
+private:
+    class OpCompletion final : public uring::Completion {
+    public:
+        void complete(int32_t res, uint32_t flags) override;
+        Wait *wait = nullptr;
+    };
+
+    void run_on_owner(uring::Ring &ring) override;
+    void request_owner_service();
+    void apply_request(uring::Ring &ring);
+    void trigger(TP_WAIT_RESULT result);
+    void deliver(TP_WAIT_RESULT result);
+    void end_arming();
+    void arm_op(uring::Ring &ring);
+    void cancel_op(uring::Ring &ring);
+    void op_completed(int32_t res);
+
+    const PTP_WAIT_CALLBACK callback_;
+    std::atomic<uint32_t> signalled_pending_{0};
+
+    // The request, guarded by lock_.
+    std::mutex lock_;
+    kobj::Ref<kobj::Waitable> requested_;
+    WaitTimeout requested_timeout_;
+    uint64_t request_seq_ = 0;
+    bool untriggered_ = false; // the latest arming has neither been signalled nor timed out
+
+    // The ring owner's side.
+    uint64_t applied_seq_ = 0;
+    kobj::Ref<kobj::Waitable> active_;
+    bool registered_waiter_ = false;
+    bool timeout_fired_ = false;
+    enum class Op : uint8_t { none, futex, poll } op_ = Op::none;
+    uint64_t op_seq_ = 0;
+    bool op_cancel_sent_ = false;
+    int32_t op_res_ = 0;
+    bool op_done_ = false;
+    OpCompletion op_completion_;
+    pool::TimerEntry timeout_entry_;
+};
+
+} // namespace tpuring::objects
