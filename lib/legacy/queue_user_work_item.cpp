@@ -1,7 +1,7 @@
 // QueueUserWorkItem: a one-shot callback on the default pool, as Windows builds it.
-#include <new>
-
 #include "base/last_error.h"
+#include "legacy/environment.h"
+#include "objects/create.h"
 #include "objects/simple_callback.h"
 #include "pool/pool.h"
 
@@ -29,22 +29,10 @@ extern "C" TPURING_API BOOL tpuring_QueueUserWorkItem(LPTHREAD_START_ROUTINE Fun
     using namespace tpuring;
     if (!Function)
         return fail(ERROR_INVALID_PARAMETER, FALSE);
-    // Thread-kind flags name one kind of worker here; impersonation and the thread-limit
-    // bits have no meaning on Linux and are accepted.
-    TP_CALLBACK_ENVIRON environment;
-    TpInitializeCallbackEnviron(&environment);
-    if (Flags & WT_EXECUTELONGFUNCTION)
-        environment.u.s.LongFunction = 1;
-    if (Flags & WT_EXECUTEINPERSISTENTTHREAD)
-        environment.u.s.Persistent = 1;
-    objects::ObjectSettings settings;
-    if (!objects::read_environment(&environment, settings))
+    TP_CALLBACK_ENVIRON environment = legacy::environment_for_flags(Flags);
+    auto *item = objects::create_object<legacy::WorkItem>(&environment, objects::NeedsTimer::no, Function, Context);
+    if (!item)
         return FALSE;
-    auto *item = new (std::nothrow) legacy::WorkItem(settings, Function, Context);
-    if (!item) {
-        settings.pool->release();
-        return fail(ERROR_NOT_ENOUGH_MEMORY, FALSE);
-    }
     item->post();
     return TRUE;
 }

@@ -8,6 +8,9 @@
 #include "base/futex.h"
 #include "base/last_error.h"
 #include "legacy/handle_registry.h"
+#include "legacy/deletion.h"
+#include "legacy/environment.h"
+#include "objects/create.h"
 #include "objects/timer.h"
 
 namespace tpuring::legacy {
@@ -50,37 +53,6 @@ private:
 
 class QueueTimer final : public objects::Timer {
 public:
-    static QueueTimer *create(TimerQueue &queue, WAITORTIMERCALLBACK callback, void *parameter, ULONG flags)
-    {
-        TP_CALLBACK_ENVIRON environment;
-        TpInitializeCallbackEnviron(&environment);
-        environment.u.s.LongFunction = (flags & WT_EXECUTELONGFUNCTION) ? 1 : 0;
-        environment.u.s.Persistent = (flags & WT_EXECUTEINPERSISTENTTHREAD) ? 1 : 0;
-        objects::ObjectSettings settings;
-        if (!objects::read_environment(&environment, settings))
-            return nullptr;
-        if (!objects::reserve_timer(settings)) {
-            settings.pool->release();
-            return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<QueueTimer *>(nullptr));
-        }
-        auto *timer = new (std::nothrow) QueueTimer(settings, queue, callback, parameter, flags);
-        if (!timer) {
-            settings.pool->timers().unreserve_timer();
-            settings.pool->release();
-            return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<QueueTimer *>(nullptr));
-        }
-        return timer;
-    }
-
-    bool once_only() const { return once_only_; }
-    // Set before the last reference can go; signalled when the timer is freed.
-    void signal_when_freed(HANDLE event) { completion_event_ = event; }
-    HANDLE handle() { return static_cast<HANDLE>(this); }
-
-    QueueTimer *queue_next = nullptr; // guarded by the queue's lock
-    QueueTimer *queue_prev = nullptr;
-
-private:
     QueueTimer(const objects::ObjectSettings &settings, TimerQueue &queue, WAITORTIMERCALLBACK callback,
                void *parameter, ULONG flags)
         : Timer(settings, nullptr, parameter), queue_(queue), callback_(callback),
@@ -88,22 +60,22 @@ private:
     {
     }
 
-    ~QueueTimer() override
-    {
-        if (completion_event_ && completion_event_ != INVALID_HANDLE_VALUE) {
-            DWORD saved = last_error();
-            tpuring_SetEvent(completion_event_);
-            set_last_error(saved);
-        }
-        queue_.timer_gone(*this);
-    }
+    bool once_only() const { return once_only_; }
+    CompletionSignal &completion_signal() { return completion_; }
+    HANDLE handle() { return static_cast<HANDLE>(this); }
+
+    QueueTimer *queue_next = nullptr; // guarded by the queue's lock
+    QueueTimer *queue_prev = nullptr;
+
+private:
+    ~QueueTimer() override { queue_.timer_gone(*this); }
 
     void call(objects::CallbackInstance &) override { callback_(context(), TRUE); }
 
     TimerQueue &queue_;
     const WAITORTIMERCALLBACK callback_;
     const bool once_only_;
-    HANDLE completion_event_ = nullptr;
+    CompletionSignal completion_; // signalled after the destructor's body, as members go
 };
 
 bool TimerQueue::add(QueueTimer &timer)
@@ -135,11 +107,7 @@ void TimerQueue::timer_gone(QueueTimer &timer)
             to_signal = completion_event_;
     }
     futex_wake_all(&live_);
-    if (to_signal && to_signal != INVALID_HANDLE_VALUE) {
-        DWORD saved = last_error();
-        tpuring_SetEvent(to_signal);
-        set_last_error(saved);
-    }
+    CompletionSignal::signal(to_signal);
     release();
 }
 
@@ -170,8 +138,8 @@ void TimerQueue::delete_all(HANDLE completion_event)
     if (completion_event == INVALID_HANDLE_VALUE) {
         for (uint32_t live; (live = live_.load()) != 0;)
             futex_wait(&live_, live);
-    } else if (signal_now && completion_event) {
-        tpuring_SetEvent(completion_event);
+    } else if (signal_now) {
+        CompletionSignal::signal(completion_event);
     }
 }
 
@@ -232,7 +200,9 @@ TPURING_API BOOL tpuring_CreateTimerQueueTimer(PHANDLE phNewTimer, HANDLE TimerQ
     class TimerQueue *queue = acquire_queue(TimerQueue);
     if (!queue)
         return fail(ERROR_INVALID_HANDLE, FALSE);
-    QueueTimer *timer = QueueTimer::create(*queue, Callback, Parameter, Flags);
+    TP_CALLBACK_ENVIRON environment = environment_for_flags(Flags);
+    auto *timer = tpuring::objects::create_object<QueueTimer>(&environment, tpuring::objects::NeedsTimer::yes, *queue,
+                                                              Callback, Parameter, Flags);
     if (!timer) {
         queue->release();
         return FALSE;
@@ -277,17 +247,7 @@ TPURING_API BOOL tpuring_DeleteTimerQueueTimer(HANDLE, HANDLE Timer, HANDLE Comp
             timer->release();
         return fail(ERROR_INVALID_HANDLE, FALSE);
     }
-    timer->close(); // disarms: no further expiries
-    BOOL result = TRUE;
-    if (CompletionEvent == INVALID_HANDLE_VALUE) {
-        timer->wait_until_idle();
-    } else {
-        bool outstanding = timer->queued() != 0 || timer->running() != 0;
-        if (CompletionEvent)
-            timer->signal_when_freed(CompletionEvent); // our reference keeps it until now
-        if (outstanding)
-            result = fail(ERROR_IO_PENDING, FALSE);
-    }
+    BOOL result = finish_deletion(*timer, CompletionEvent);
     timer->release();
     return result;
 }

@@ -1,10 +1,9 @@
 // TrySubmitThreadpoolCallback.
 #include "objects/simple_callback.h"
 
-#include <new>
-
 #include "base/last_error.h"
 #include "objects/callback_instance.h"
+#include "objects/create.h"
 
 namespace tpuring::objects {
 namespace {
@@ -31,15 +30,9 @@ extern "C" TPURING_API BOOL tpuring_TrySubmitThreadpoolCallback(PTP_SIMPLE_CALLB
     using namespace tpuring::objects;
     if (!pfns)
         return tpuring::fail(ERROR_INVALID_PARAMETER, FALSE);
-    ObjectSettings settings;
-    if (!read_environment(pcbe, settings))
+    auto *callback = create_object<SimpleCallback>(pcbe, NeedsTimer::no, pfns, pv);
+    if (!callback)
         return FALSE;
-    auto *callback = new (std::nothrow) SimpleCallback(settings, pfns, pv);
-    if (!callback) {
-        settings.pool->release();
-        return tpuring::fail(ERROR_NOT_ENOUGH_MEMORY, FALSE);
-    }
-    callback->join_group();
     callback->post();
     return TRUE;
 }

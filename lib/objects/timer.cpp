@@ -2,10 +2,10 @@
 
 #include <climits>
 #include <cstring>
-#include <new>
 
 #include "base/last_error.h"
 #include "objects/callback_instance.h"
+#include "objects/create.h"
 #include "pool/timer_service.h"
 
 namespace tpuring::objects {
@@ -25,8 +25,6 @@ int64_t filetime_units_to_ns(int64_t units)
 
 } // namespace
 
-bool reserve_timer(const ObjectSettings &settings) { return settings.pool->timers().reserve_timer(); }
-
 Timer::Timer(const ObjectSettings &settings, PTP_TIMER_CALLBACK callback, void *context)
     : CallbackObject(settings, context), callback_(callback)
 {
@@ -34,25 +32,6 @@ Timer::Timer(const ObjectSettings &settings, PTP_TIMER_CALLBACK callback, void *
 }
 
 Timer::~Timer() { pool().timers().unreserve_timer(); }
-
-Timer *Timer::create(PTP_TIMER_CALLBACK callback, void *context, const TP_CALLBACK_ENVIRON *environment)
-{
-    ObjectSettings settings;
-    if (!read_environment(environment, settings))
-        return nullptr;
-    if (!reserve_timer(settings)) {
-        settings.pool->release();
-        return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<Timer *>(nullptr));
-    }
-    Timer *timer = new (std::nothrow) Timer(settings, callback, context);
-    if (!timer) {
-        settings.pool->timers().unreserve_timer();
-        settings.pool->release();
-        return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<Timer *>(nullptr));
-    }
-    timer->join_group();
-    return timer;
-}
 
 void Timer::call(CallbackInstance &instance) { callback_(instance.handle(), context(), handle()); }
 
@@ -122,7 +101,8 @@ TPURING_API PTP_TIMER tpuring_CreateThreadpoolTimer(PTP_TIMER_CALLBACK pfnti, PV
 {
     if (!pfnti)
         return tpuring::fail(ERROR_INVALID_PARAMETER, PTP_TIMER(nullptr));
-    Timer *timer = Timer::create(pfnti, pv, pcbe);
+    using namespace tpuring::objects;
+    Timer *timer = create_object<Timer>(pcbe, NeedsTimer::yes, pfnti, pv);
     return timer ? timer->handle() : nullptr;
 }
 

@@ -11,8 +11,8 @@ namespace tpuring::objects {
 
 class Timer : public CallbackObject {
 public:
-    // Creates a timer that is not set; nullptr with the last error set on failure.
-    static Timer *create(PTP_TIMER_CALLBACK callback, void *context, const TP_CALLBACK_ENVIRON *environment);
+    // A timer that is not set; create with create_object(…, NeedsTimer::yes, …).
+    Timer(const ObjectSettings &settings, PTP_TIMER_CALLBACK callback, void *context);
 
     // SetThreadpoolTimerEx: replaces the schedule (nullptr due time: disarm). Returns
     // whether a scheduled expiry that had not fired yet was cancelled.
@@ -31,7 +31,6 @@ public:
     static Timer *from(PTP_TIMER handle) { return reinterpret_cast<Timer *>(handle); }
 
 protected:
-    Timer(const ObjectSettings &settings, PTP_TIMER_CALLBACK callback, void *context);
     ~Timer() override;
     void call(CallbackInstance &instance) override;
     void on_closed() override { disarm(); }
@@ -44,8 +43,5 @@ private:
     std::atomic<bool> set_{false};
     std::atomic<bool> one_shot_{true};
 };
-
-// Takes a timer-service reservation for a new timer object of `settings`' pool.
-bool reserve_timer(const ObjectSettings &settings);
 
 } // namespace tpuring::objects

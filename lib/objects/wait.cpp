@@ -3,13 +3,12 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
-#include <new>
 #include <poll.h>
 
 #include "base/last_error.h"
 #include "kobj/handle_table.h"
 #include "objects/callback_instance.h"
-#include "objects/timer.h"
+#include "objects/create.h"
 #include "pool/timer_service.h"
 #include "uring/opcodes.h"
 
@@ -66,26 +65,6 @@ Wait::Wait(const ObjectSettings &settings, PTP_WAIT_CALLBACK callback, void *con
 }
 
 Wait::~Wait() { pool().timers().unreserve_timer(); }
-
-Wait *Wait::create(PTP_WAIT_CALLBACK callback, void *context, const TP_CALLBACK_ENVIRON *environment)
-{
-    ObjectSettings settings;
-    if (!read_environment(environment, settings))
-        return nullptr;
-    // Room for the timeout entry, so that arming never allocates.
-    if (!reserve_timer(settings)) {
-        settings.pool->release();
-        return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<Wait *>(nullptr));
-    }
-    Wait *wait = new (std::nothrow) Wait(settings, callback, context);
-    if (!wait) {
-        settings.pool->timers().unreserve_timer();
-        settings.pool->release();
-        return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<Wait *>(nullptr));
-    }
-    wait->join_group();
-    return wait;
-}
 
 bool Wait::set(HANDLE handle, const FILETIME *timeout)
 {
@@ -334,7 +313,8 @@ TPURING_API PTP_WAIT tpuring_CreateThreadpoolWait(PTP_WAIT_CALLBACK pfnwa, PVOID
 {
     if (!pfnwa)
         return tpuring::fail(ERROR_INVALID_PARAMETER, PTP_WAIT(nullptr));
-    Wait *wait = Wait::create(pfnwa, pv, pcbe);
+    using namespace tpuring::objects;
+    Wait *wait = create_object<Wait>(pcbe, NeedsTimer::yes, pfnwa, pv);
     return wait ? wait->handle() : nullptr;
 }
 

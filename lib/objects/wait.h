@@ -34,7 +34,8 @@ struct WaitTimeout {
 
 class Wait : public CallbackObject, private pool::OwnerCommand {
 public:
-    static Wait *create(PTP_WAIT_CALLBACK callback, void *context, const TP_CALLBACK_ENVIRON *environment);
+    // A wait that is not armed; create with create_object(…, NeedsTimer::yes, …).
+    Wait(const ObjectSettings &settings, PTP_WAIT_CALLBACK callback, void *context);
 
     // SetThreadpoolWaitEx. Returns whether an arming that had not triggered was replaced.
     bool set(HANDLE handle, const FILETIME *timeout);
@@ -49,7 +50,6 @@ public:
     static Wait *from(PTP_WAIT handle) { return reinterpret_cast<Wait *>(handle); }
 
 protected:
-    Wait(const ObjectSettings &settings, PTP_WAIT_CALLBACK callback, void *context);
     ~Wait() override;
 
     void call(CallbackInstance &instance) override;

@@ -1,9 +1,8 @@
 // Work objects (PTP_WORK): one callback per SubmitThreadpoolWork.
-#include <new>
-
 #include "base/last_error.h"
 #include "objects/callback_instance.h"
 #include "objects/callback_object.h"
+#include "objects/create.h"
 
 namespace tpuring::objects {
 namespace {
@@ -27,7 +26,6 @@ private:
 } // namespace
 } // namespace tpuring::objects
 
-using tpuring::objects::ObjectSettings;
 using tpuring::objects::Work;
 
 extern "C" {
@@ -36,16 +34,8 @@ TPURING_API PTP_WORK tpuring_CreateThreadpoolWork(PTP_WORK_CALLBACK pfnwk, PVOID
 {
     if (!pfnwk)
         return tpuring::fail(ERROR_INVALID_PARAMETER, PTP_WORK(nullptr));
-    ObjectSettings settings;
-    if (!tpuring::objects::read_environment(pcbe, settings))
-        return nullptr;
-    Work *work = new (std::nothrow) Work(settings, pfnwk, pv);
-    if (!work) {
-        settings.pool->release();
-        return tpuring::fail(ERROR_NOT_ENOUGH_MEMORY, PTP_WORK(nullptr));
-    }
-    work->join_group();
-    return work->handle();
+    Work *work = tpuring::objects::create_object<Work>(pcbe, tpuring::objects::NeedsTimer::no, pfnwk, pv);
+    return work ? work->handle() : nullptr;
 }
 
 TPURING_API void tpuring_SubmitThreadpoolWork(PTP_WORK pwk)

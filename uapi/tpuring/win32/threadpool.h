@@ -142,6 +142,15 @@ TPURING_WIN32_VOID_FN(SetEventWhenCallbackReturns, (PTP_CALLBACK_INSTANCE pci, H
 TPURING_WIN32_FN(BOOL, QueueUserWorkItem, (LPTHREAD_START_ROUTINE Function, PVOID Context, ULONG Flags),
                  (Function, Context, Flags))
 
+/* ---- The original API: registered waits ------------------------------------------------ */
+
+TPURING_WIN32_FN(BOOL, RegisterWaitForSingleObject,
+                 (PHANDLE phNewWaitObject, HANDLE hObject, WAITORTIMERCALLBACK Callback, PVOID Context,
+                  ULONG dwMilliseconds, ULONG dwFlags),
+                 (phNewWaitObject, hObject, Callback, Context, dwMilliseconds, dwFlags))
+TPURING_WIN32_FN(BOOL, UnregisterWait, (HANDLE WaitHandle), (WaitHandle))
+TPURING_WIN32_FN(BOOL, UnregisterWaitEx, (HANDLE WaitHandle, HANDLE CompletionEvent), (WaitHandle, CompletionEvent))
+
 /* ---- The original API: timer queues ---------------------------------------------------- */
 
 TPURING_WIN32_FN(HANDLE, CreateTimerQueue, (void), ())

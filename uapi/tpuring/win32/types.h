@@ -111,13 +111,34 @@ typedef int (*FARPROC)(void);
 
 /* ---- Structures ------------------------------------------------------------- */
 
+/* As in the Windows SDK, the inner unions and structs are nameless, so Win32 code writes
+ * ov.Offset and li.LowPart; define NONAMELESSUNION for the SDK's named forms (u, s).
+ * __extension__ keeps -pedantic quiet about anonymous structs in C++ and pre-C11 C. */
+#ifdef NONAMELESSUNION
+#ifndef DUMMYUNIONNAME
+#define DUMMYUNIONNAME u
+#endif
+#ifndef DUMMYSTRUCTNAME
+#define DUMMYSTRUCTNAME s
+#endif
+#define TPURING_NAMELESS
+#else
+#ifndef DUMMYUNIONNAME
+#define DUMMYUNIONNAME
+#endif
+#ifndef DUMMYSTRUCTNAME
+#define DUMMYSTRUCTNAME
+#endif
+#define TPURING_NAMELESS __extension__
+#endif
+
 typedef struct _FILETIME {
     DWORD dwLowDateTime;
     DWORD dwHighDateTime;
 } FILETIME, *PFILETIME, *LPFILETIME;
 
 typedef union _LARGE_INTEGER {
-    struct {
+    TPURING_NAMELESS struct {
         DWORD LowPart;
         LONG HighPart;
     } DUMMYSTRUCTNAME;
@@ -129,7 +150,7 @@ typedef union _LARGE_INTEGER {
 } LARGE_INTEGER, *PLARGE_INTEGER;
 
 typedef union _ULARGE_INTEGER {
-    struct {
+    TPURING_NAMELESS struct {
         DWORD LowPart;
         DWORD HighPart;
     } DUMMYSTRUCTNAME;
@@ -149,8 +170,8 @@ typedef struct _SECURITY_ATTRIBUTES {
 typedef struct _OVERLAPPED {
     ULONG_PTR Internal;
     ULONG_PTR InternalHigh;
-    union {
-        struct {
+    TPURING_NAMELESS union {
+        TPURING_NAMELESS struct {
             DWORD Offset;
             DWORD OffsetHigh;
         } DUMMYSTRUCTNAME;

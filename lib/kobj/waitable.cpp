@@ -1,0 +1,80 @@
+#include "kobj/waitable.h"
+
+#include "base/thread_id.h"
+#include "kobj/futex.h"
+#include "kobj/spin.h"
+
+namespace tpuring::kobj {
+
+
+void Waitable::add_ref() noexcept
+{
+    if (!immortal_)
+        references_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Waitable::release() noexcept
+{
+    if (!immortal_ && references_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        delete this;
+}
+
+std::uint32_t Waitable::snapshot() noexcept
+{
+    // The wait-all lock is held for a few instructions, never across a sleep.
+    Backoff backoff;
+    for (;;) {
+        std::uint32_t value = word_.load(std::memory_order_seq_cst);
+        if (!(value & kWordLock))
+            return value;
+        backoff.pause();
+    }
+}
+
+AcquireResult Waitable::try_acquire() noexcept
+{
+    const DWORD thread = current_thread_id();
+    std::uint32_t seen = snapshot();
+    for (;;) {
+        if (!can_acquire(seen, thread))
+            return AcquireResult::NotSignaled;
+        AcquireResult result;
+        std::uint32_t next = acquired_word(seen, thread, &result);
+        if (word_.compare_exchange_weak(seen, next, std::memory_order_seq_cst)) {
+            on_acquired(seen, thread);
+            return result;
+        }
+        if (seen & kWordLock)
+            seen = snapshot();
+    }
+}
+
+bool Waitable::is_signaled() noexcept { return can_acquire(snapshot(), current_thread_id()); }
+
+void Waitable::on_acquired(std::uint32_t, DWORD) noexcept {}
+
+std::uint32_t Waitable::lock_word() noexcept
+{
+    Backoff backoff;
+    std::uint32_t seen = word_.load(std::memory_order_relaxed);
+    for (;;) {
+        if (seen & kWordLock) {
+            backoff.pause();
+            seen = word_.load(std::memory_order_relaxed);
+            continue;
+        }
+        if (word_.compare_exchange_weak(seen, seen | kWordLock, std::memory_order_seq_cst))
+            return seen;
+    }
+}
+
+void Waitable::unlock_word(std::uint32_t value) noexcept { word_.store(value, std::memory_order_seq_cst); }
+
+void Waitable::wake_waiters() noexcept
+{
+    // Pairs with add_waiter(): a waiter either sees the new word or is counted here.
+    if (waiters_.load(std::memory_order_seq_cst) != 0)
+        futex_wake_all(&word_);
+}
+
+} // namespace tpuring::kobj
