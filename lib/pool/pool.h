@@ -89,6 +89,7 @@ private:
     Dispatchable *claim_locked(Worker &worker, Dispatchable *&unlinked);
     bool park(std::unique_lock<std::mutex> &lock, Worker &worker);
     void run_batches(Worker &worker, Dispatchable &item);
+    void give_back_claimed(Dispatchable &item, uint32_t count, uint32_t epoch);
     void retire_locked(Worker &worker);
 
     uint64_t invocations_locked() const;

@@ -166,6 +166,11 @@ void Pool::run_batches(Worker &worker, Dispatchable &item)
         for (; started < claimed; ++started) {
             if (started > 0 && item.cancel_epoch() != epoch)
                 break; // the rest were cancelled before they started
+            if (started > 0 && linked_count_.load(std::memory_order_relaxed) != 1) {
+                give_back_claimed(item, claimed - started, epoch); // another object's turn
+                claimed = started;
+                break;
+            }
             count_invocation(worker);
             bool associated = item.invoke(worker);
             ++unended;
@@ -178,6 +183,19 @@ void Pool::run_batches(Worker &worker, Dispatchable &item)
         uint32_t abandoned = claimed - started;
         item.end_invocations(unended + abandoned, unended_associated + abandoned);
     }
+}
+
+void Pool::give_back_claimed(Dispatchable &item, uint32_t count, uint32_t epoch)
+{
+    {
+        std::lock_guard guard(lock_);
+        // Under the lock a cancel cannot slip in: if none happened since the claim, the
+        // invocations count as queued again (the object is still linked); otherwise they
+        // were cancelled with the rest.
+        if (item.cancel_epoch() == epoch)
+            item.queued_.fetch_add(count);
+    }
+    item.end_invocations(count, count);
 }
 
 bool Pool::park(std::unique_lock<std::mutex> &lock, Worker &worker)
