@@ -13,6 +13,10 @@ TPURING_API HANDLE tpuring_handle_from_fd(int fd);
  * ERROR_INVALID_HANDLE for any other handle. */
 TPURING_API int tpuring_handle_to_fd(HANDLE h);
 
+/* A handle on a process (a pidfd underneath): waitable, signalled once the process has
+ * exited. CloseHandle releases it. NULL with ERROR_INVALID_PARAMETER if no such process. */
+TPURING_API HANDLE tpuring_open_process(int pid);
+
 /* One sentence saying why io_uring (or an opcode the library needs) cannot be used on this
  * machine, or NULL when it can. CreateThreadpool fails with ERROR_NOT_SUPPORTED exactly
  * when this returns non-NULL. */
