@@ -17,7 +17,7 @@ CallbackObject::~CallbackObject()
         settings_.group->remove(*this);
         settings_.group->release();
     }
-    settings_.pool->release();
+    release_environment(settings_);
 }
 
 void CallbackObject::join_group()

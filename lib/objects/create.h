@@ -24,15 +24,14 @@ T *create_object(const TP_CALLBACK_ENVIRON *environment, NeedsTimer needs_timer,
     if (!read_environment(environment, settings))
         return nullptr;
     bool reserved = needs_timer == NeedsTimer::yes;
-    if (reserved && !settings.pool->timers().reserve_timer()) {
-        settings.pool->release();
-        return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<T *>(nullptr));
-    }
-    T *object = new (std::nothrow) T(settings, std::forward<Args>(args)...);
-    if (!object) {
-        if (reserved)
+    T *object = nullptr;
+    if (!reserved || settings.pool->timers().reserve_timer()) {
+        object = new (std::nothrow) T(settings, std::forward<Args>(args)...);
+        if (!object && reserved)
             settings.pool->timers().unreserve_timer();
-        settings.pool->release();
+    }
+    if (!object) {
+        release_environment(settings);
         return fail(ERROR_NOT_ENOUGH_MEMORY, static_cast<T *>(nullptr));
     }
     object->join_group();

@@ -1,6 +1,7 @@
 #include "objects/environment.h"
 
 #include "base/last_error.h"
+#include "base/library.h"
 #include "objects/cleanup_group.h"
 #include "pool/pool.h"
 
@@ -24,7 +25,7 @@ bool read_environment(const TP_CALLBACK_ENVIRON *environment, ObjectSettings &se
         settings.group = reinterpret_cast<CleanupGroup *>(environment->CleanupGroup);
         settings.cancel_callback = environment->CleanupGroupCancelCallback;
         settings.finalization = environment->FinalizationCallback;
-        settings.race_dll = environment->RaceDll;
+        settings.race_dll = static_cast<HMODULE>(environment->RaceDll);
         settings.traits.runs_long = environment->u.s.LongFunction;
         settings.traits.persistent = environment->u.s.Persistent;
     }
@@ -33,9 +34,22 @@ bool read_environment(const TP_CALLBACK_ENVIRON *environment, ObjectSettings &se
         if (!pool)
             return false; // last error set by the default pool
     }
+    if (settings.race_dll) {
+        DWORD saved = last_error();
+        settings.holds_race_dll = module_add_ref(settings.race_dll);
+        set_last_error(saved);
+    }
     pool->add_ref();
     settings.pool = pool;
     return true;
+}
+
+void release_environment(ObjectSettings &settings)
+{
+    settings.pool->release();
+    if (settings.holds_race_dll)
+        tpuring_FreeLibrary(settings.race_dll);
+    settings = ObjectSettings{};
 }
 
 } // namespace tpuring::objects
