@@ -187,14 +187,22 @@ void Pool::run_batches(Worker &worker, Dispatchable &item)
 
 void Pool::give_back_claimed(Dispatchable &item, uint32_t count, uint32_t epoch)
 {
+    Worker *to_wake = nullptr;
     {
         std::lock_guard guard(lock_);
         // Under the lock a cancel cannot slip in: if none happened since the claim, the
-        // invocations count as queued again (the object is still linked); otherwise they
-        // were cancelled with the rest.
-        if (item.cancel_epoch() == epoch)
+        // invocations count as queued again; otherwise they were cancelled with the rest.
+        // Another worker may have taken the last queued one meanwhile and unlinked it.
+        if (item.cancel_epoch() == epoch) {
             item.queued_.fetch_add(count);
+            if (!item.linked_) {
+                item.add_ref(); // the run queue's reference
+                link_locked(item);
+                to_wake = provide_worker_locked();
+            }
+        }
     }
+    wake(to_wake);
     item.end_invocations(count, count);
 }
 
