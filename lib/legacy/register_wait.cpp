@@ -78,9 +78,11 @@ TPURING_API BOOL tpuring_RegisterWaitForSingleObject(PHANDLE phNewWaitObject, HA
                                                                  Callback, Context, dwFlags, dwMilliseconds);
     if (!wait)
         return FALSE;
+    wait->add_ref(); // once published, another thread may unregister it while we arm it
     register_handle(wait->handle(), HandleKind::registered_wait);
     *phNewWaitObject = wait->handle(); // before the callback can run
     wait->arm(std::move(object), tpuring::objects::WaitTimeout::from_milliseconds(dwMilliseconds));
+    wait->release();
     return TRUE;
 }
 

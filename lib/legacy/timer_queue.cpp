@@ -213,10 +213,12 @@ TPURING_API BOOL tpuring_CreateTimerQueueTimer(PHANDLE phNewTimer, HANDLE TimerQ
         return fail(ERROR_INVALID_HANDLE, FALSE);
     }
     queue->release();
+    timer->add_ref(); // once published, a callback may delete it while we arm it
     register_handle(timer->handle(), HandleKind::queue_timer);
     *phNewTimer = timer->handle(); // before it can fire
     if (DueTime != INFINITE)
         timer->set_relative_ms(DueTime, timer->once_only() ? 0 : Period);
+    timer->release();
     return TRUE;
 }
 

@@ -83,8 +83,10 @@ bool Timer::set(const FILETIME *due_time, DWORD period_ms, DWORD window_ms)
 
 bool Timer::set_relative_ms(DWORD due_ms, DWORD period_ms)
 {
-    int64_t at = pool::clock_now_ns(pool::TimerClock::monotonic) + int64_t(due_ms) * ns_per_ms;
-    return schedule(pool::TimerClock::monotonic, at, period_ms, 0);
+    // As a relative FILETIME, so that a zero due time queues its callback during the call.
+    int64_t relative = -int64_t(due_ms) * 10'000;
+    FILETIME due{static_cast<DWORD>(uint64_t(relative)), static_cast<DWORD>(uint64_t(relative) >> 32)};
+    return set(&due, period_ms, 0);
 }
 
 bool Timer::is_scheduled() { return pool().timers().is_scheduled(entry_); }
