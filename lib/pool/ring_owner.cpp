@@ -159,6 +159,11 @@ void RingOwner::run()
         if (timers_.needs_service())
             timers_.service(ring_);
 
+        // The doorbell op may have completed in the drain above: re-arm it before sleeping,
+        // reading the sequence before the emptiness checks below, so that a push after
+        // them changes the word and the op returns at once.
+        if (!doorbell_armed_)
+            arm_doorbell();
         sleeping_.store(true);
         if (!nop_posts_.empty() || !commands_.empty() || stop_requested_.load() || monitoring_requested_.load() ||
             timers_.needs_service()) {
