@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "base/thread_id.h"
-#include "kobj/spin.h"
+#include "base/spin.h"
 #include <tpuring/win32.h>
 
 namespace {
@@ -42,7 +42,7 @@ void take_slowly(CRITICAL_SECTION *section)
          --spins) {
         if (__atomic_load_n(&section->LockCount, __ATOMIC_RELAXED) == kFree && try_take(section))
             return;
-        tpuring::kobj::cpu_relax();
+        tpuring::cpu_relax();
     }
     // Whoever finds the lock busy marks it "held with sleepers" before sleeping, and takes
     // it in that state too: it cannot know whether others still sleep.

@@ -5,7 +5,7 @@
 #include <type_traits>
 
 #include "base/last_error.h"
-#include "kobj/spin.h"
+#include "base/spin.h"
 #include <tpuring/win32.h>
 
 namespace tpuring::kobj {

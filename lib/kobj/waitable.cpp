@@ -2,7 +2,7 @@
 
 #include "base/thread_id.h"
 #include "kobj/futex.h"
-#include "kobj/spin.h"
+#include "base/spin.h"
 
 namespace tpuring::kobj {
 

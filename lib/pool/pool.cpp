@@ -1,5 +1,8 @@
 #include "pool/pool.h"
 
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <new>
 #include <unistd.h>
 
@@ -9,6 +12,27 @@
 namespace tpuring::pool {
 
 namespace {
+// Whether a thread of this process is asleep (blocked), as /proc reports its state.
+bool thread_is_sleeping(pid_t tid)
+{
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", static_cast<int>(tid));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char buffer[256];
+    ssize_t length = read(fd, buffer, sizeof buffer - 1);
+    close(fd);
+    if (length <= 0)
+        return false;
+    buffer[length] = 0;
+    const char *name_end = std::strrchr(buffer, ')'); // the name may contain spaces
+    if (!name_end || name_end[1] != ' ')
+        return false;
+    char state = name_end[2];
+    return state == 'S' || state == 'D';
+}
+
 uint32_t online_cpus()
 {
     long count = sysconf(_SC_NPROCESSORS_ONLN);
@@ -145,6 +169,7 @@ void Pool::query_stats(tpuring_pool_stats &stats)
     stats.idle_workers = idle_;
     stats.max_workers = max_threads_;
     stats.min_workers = min_threads_;
+    stats.ready_objects = linked_count_.load(std::memory_order_relaxed);
     stats.callbacks_run = invocations_locked();
     stats.workers_started = workers_started_;
     stats.workers_retired = workers_retired_;
@@ -194,13 +219,18 @@ uint32_t Pool::cancel_queued(Dispatchable &item)
 
 Worker *Pool::provide_worker_locked()
 {
+    // A worker on its way to the run queue takes this work, and wakes the next one itself
+    // if more is waiting: one wake-up at a time, not one per post.
+    if (waking_ > 0 || starting_ > 0 || spinning_ > 0)
+        return nullptr;
     if (Worker *idle = pop_idle_locked())
         return idle;
     if (shutting_down_ || workers_ >= max_threads_)
         return nullptr;
-    // Workers that will look for work soon, without counting those blocked in long callbacks.
-    uint32_t available = busy_ - long_running_ + starting_;
-    if (available < cpu_count_ && spawn_worker_locked())
+    // Start another thread only while the pool has fewer threads than CPUs, not counting
+    // those in callbacks marked long; beyond that the owner's monitor decides, from
+    // whether the busy ones are actually blocked.
+    if (workers_ - long_running_ < cpu_count_ && spawn_worker_locked())
         return nullptr;
     if (!monitoring_) {
         monitoring_ = true;
@@ -216,31 +246,35 @@ bool Pool::monitor_tick()
         monitoring_ = false;
         return false;
     }
-    if (idle_workers_ || starting_ > 0)
+    if (idle_workers_ || starting_ > 0 || waking_ > 0 || spinning_ > 0)
         return true; // someone is about to take the work
     // Callbacks started since the last tick: the queue is moving, nobody is stuck.
     uint64_t invocations = invocations_locked();
     bool progressed = invocations != invocations_at_tick_;
     invocations_at_tick_ = invocations;
-    // Count the busy workers that actually ran on a CPU since the last tick; the rest are
-    // blocked (or long), so queued callbacks need another thread.
-    constexpr int64_t min_cpu_ns = 300'000; // of a ~1 ms tick
-    uint32_t on_cpu = 0;
-    for (Worker *worker = all_workers_; worker; worker = worker->next_all) {
-        timespec now{};
-        if (clock_gettime(worker->cpu_clock, &now) != 0)
-            continue;
-        int64_t cpu_ns = int64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-        if (worker->busy && !worker->marked_long && cpu_ns - worker->cpu_ns_at_tick >= min_cpu_ns)
-            ++on_cpu;
-        worker->cpu_ns_at_tick = cpu_ns;
-    }
     if (progressed)
         return true;
-    while (on_cpu < cpu_count_ && workers_ < max_threads_) {
+    // Nothing started for a tick. Workers count as available unless they are in a
+    // callback, got almost no CPU since the last look, and sleep: those are blocked, and the
+    // queued callbacks need other threads. (Little CPU alone can mean waiting for a CPU.)
+    constexpr int64_t min_cpu_ns = 300'000; // of a ~1 ms tick
+    uint32_t available = 0;
+    for (Worker *worker = all_workers_; worker; worker = worker->next_all) {
+        timespec now{};
+        int64_t cpu_ns = worker->cpu_ns_at_tick;
+        if (clock_gettime(worker->cpu_clock, &now) == 0)
+            cpu_ns = int64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+        bool blocked = worker->marked_long ||
+                       (worker->in_callback.load(std::memory_order_relaxed) &&
+                        cpu_ns - worker->cpu_ns_at_tick < min_cpu_ns && thread_is_sleeping(worker->tid));
+        if (!blocked)
+            ++available;
+        worker->cpu_ns_at_tick = cpu_ns;
+    }
+    while (available < cpu_count_ && workers_ < max_threads_) {
         if (!spawn_worker_locked())
             break;
-        ++on_cpu;
+        ++available;
     }
     return true;
 }
@@ -252,7 +286,7 @@ bool Pool::may_run_long(Worker &worker)
         return true;
     worker.marked_long = true;
     ++long_running_;
-    if (idle_ > 0 || starting_ > 0)
+    if (idle_ > 0 || starting_ > 0 || waking_ > 0 || spinning_ > 0)
         return true;
     if (workers_ < max_threads_)
         return spawn_worker_locked();
@@ -312,6 +346,7 @@ Worker *Pool::pop_idle_locked()
     if (!worker)
         return nullptr;
     remove_idle_locked(*worker);
+    ++waking_;
     worker->wake_word.store(1, std::memory_order_release);
     return worker;
 }

@@ -89,6 +89,7 @@ private:
     Dispatchable *claim_locked(Worker &worker, Dispatchable *&unlinked);
     bool park(std::unique_lock<std::mutex> &lock, Worker &worker);
     void run_batches(Worker &worker, Dispatchable &item);
+    bool spin_for_work(std::unique_lock<std::mutex> &lock);
     void give_back_claimed(Dispatchable &item, uint32_t count, uint32_t epoch);
     void retire_locked(Worker &worker);
 
@@ -111,6 +112,8 @@ private:
     Worker *spare_records_ = nullptr;
     uint32_t workers_ = 0;       // alive, including starting
     uint32_t starting_ = 0;      // created, not yet looking for work
+    uint32_t waking_ = 0;        // taken off the idle list, not yet looking for work
+    uint32_t spinning_ = 0;      // looking for work for a moment before parking
     std::atomic<uint32_t> idle_{0};         // written under lock_, read as a hint without it
     std::atomic<uint32_t> linked_count_{0}; // objects on the run queue; likewise
     uint32_t busy_ = 0;          // running an invocation

@@ -19,7 +19,10 @@ struct Worker {
     clockid_t cpu_clock{};
     bool persistent = false;   // ran a persistent callback: never retires
     bool marked_long = false;  // current invocation may run long
-    bool busy = false;         // running an invocation
+    bool busy = false;         // running an invocation (pool-lock guarded)
+    // Inside user code right now (not, say, waiting for the pool lock between two
+    // invocations): only such a thread found asleep counts as a blocked callback.
+    std::atomic<bool> in_callback{false};
     int64_t cpu_ns_at_tick = 0; // owner's last sample of this thread's CPU time
     std::atomic<uint64_t> invocations{0}; // written by this worker only
 

@@ -4,7 +4,7 @@
 
 #include <sched.h>
 
-namespace tpuring::kobj {
+namespace tpuring {
 
 inline void cpu_relax() noexcept
 {
@@ -30,4 +30,4 @@ private:
     unsigned attempts_ = 0;
 };
 
-} // namespace tpuring::kobj
+} // namespace tpuring
