@@ -1,0 +1,1 @@
+"""tools/bench's machinery: set-up, the run plan, the report and the chart."""

@@ -1,0 +1,183 @@
+/* Compile-time checks of the Win32 ABI that <tpuring/win32.h> promises (shared/spec/types.md):
+ * scalar widths (LLP64 sizes on an LP64 system), structure sizes and field offsets on x86-64
+ * and other 64-bit targets, and constant values. Included after <tpuring/win32.h> by the C11,
+ * C++17 and C++20 compile tests, so every check runs in each language mode. */
+#ifndef TPURING_TESTS_LAYOUT_CHECKS_H
+#define TPURING_TESTS_LAYOUT_CHECKS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+#define TPU_CHECK(cond) static_assert(cond, #cond)
+#define TPU_ALIGNOF(t) alignof(t)
+#else
+#define TPU_CHECK(cond) _Static_assert(cond, #cond)
+#define TPU_ALIGNOF(t) _Alignof(t)
+#endif
+
+/* ---- Scalars: Windows is LLP64, so DWORD/LONG/ULONG stay 32 bits here ---------------- */
+TPU_CHECK(sizeof(BOOL) == 4);
+TPU_CHECK(sizeof(BOOLEAN) == 1);
+TPU_CHECK(sizeof(BYTE) == 1);
+TPU_CHECK(sizeof(WORD) == 2);
+TPU_CHECK(sizeof(DWORD) == 4);
+TPU_CHECK(sizeof(LONG) == 4);
+TPU_CHECK(sizeof(ULONG) == 4);
+TPU_CHECK(sizeof(INT) == 4);
+TPU_CHECK(sizeof(UINT) == 4);
+TPU_CHECK(sizeof(LONGLONG) == 8);
+TPU_CHECK(sizeof(ULONGLONG) == 8);
+TPU_CHECK(sizeof(NTSTATUS) == 4);
+TPU_CHECK(sizeof(WCHAR) == 2);
+TPU_CHECK(sizeof(CHAR) == 1);
+TPU_CHECK(sizeof(TP_VERSION) == 4);
+TPU_CHECK(sizeof(TP_WAIT_RESULT) == 4);
+TPU_CHECK(sizeof(LONG_PTR) == sizeof(void *));
+TPU_CHECK(sizeof(ULONG_PTR) == sizeof(void *));
+TPU_CHECK(sizeof(DWORD_PTR) == sizeof(void *));
+TPU_CHECK(sizeof(SIZE_T) == sizeof(void *));
+TPU_CHECK(sizeof(HANDLE) == sizeof(void *));
+/* Signedness as on Windows. */
+TPU_CHECK((DWORD)-1 > 0);
+TPU_CHECK((ULONG)-1 > 0);
+TPU_CHECK((LONG)-1 < 0);
+TPU_CHECK((BOOL)-1 < 0);
+TPU_CHECK((LONG_PTR)-1 < 0);
+TPU_CHECK((ULONG_PTR)-1 > 0);
+TPU_CHECK(TRUE == 1 && FALSE == 0);
+
+/* ---- Structures (64-bit layouts) ------------------------------------------------------ */
+TPU_CHECK(sizeof(FILETIME) == 8);
+TPU_CHECK(TPU_ALIGNOF(FILETIME) == 4);
+TPU_CHECK(offsetof(FILETIME, dwLowDateTime) == 0);
+TPU_CHECK(offsetof(FILETIME, dwHighDateTime) == 4);
+
+TPU_CHECK(sizeof(LARGE_INTEGER) == 8);
+TPU_CHECK(TPU_ALIGNOF(LARGE_INTEGER) == 8);
+TPU_CHECK(sizeof(ULARGE_INTEGER) == 8);
+
+TPU_CHECK(sizeof(SECURITY_ATTRIBUTES) == 24);
+TPU_CHECK(offsetof(SECURITY_ATTRIBUTES, nLength) == 0);
+TPU_CHECK(offsetof(SECURITY_ATTRIBUTES, lpSecurityDescriptor) == 8);
+TPU_CHECK(offsetof(SECURITY_ATTRIBUTES, bInheritHandle) == 16);
+
+TPU_CHECK(sizeof(OVERLAPPED) == 32);
+TPU_CHECK(offsetof(OVERLAPPED, Internal) == 0);
+TPU_CHECK(offsetof(OVERLAPPED, InternalHigh) == 8);
+TPU_CHECK(offsetof(OVERLAPPED, hEvent) == 24);
+#ifndef NONAMELESSUNION
+/* Win32 code names these fields directly (ov.Offset), through nameless unions. */
+TPU_CHECK(offsetof(OVERLAPPED, Offset) == 16);
+TPU_CHECK(offsetof(OVERLAPPED, OffsetHigh) == 20);
+TPU_CHECK(offsetof(OVERLAPPED, Pointer) == 16);
+TPU_CHECK(offsetof(LARGE_INTEGER, LowPart) == 0);
+TPU_CHECK(offsetof(LARGE_INTEGER, HighPart) == 4);
+#endif
+
+TPU_CHECK(sizeof(CRITICAL_SECTION) == 40);
+TPU_CHECK(offsetof(CRITICAL_SECTION, DebugInfo) == 0);
+TPU_CHECK(offsetof(CRITICAL_SECTION, LockCount) == 8);
+TPU_CHECK(offsetof(CRITICAL_SECTION, RecursionCount) == 12);
+TPU_CHECK(offsetof(CRITICAL_SECTION, OwningThread) == 16);
+TPU_CHECK(offsetof(CRITICAL_SECTION, LockSemaphore) == 24);
+TPU_CHECK(offsetof(CRITICAL_SECTION, SpinCount) == 32);
+
+TPU_CHECK(sizeof(TP_POOL_STACK_INFORMATION) == 16);
+TPU_CHECK(offsetof(TP_POOL_STACK_INFORMATION, StackReserve) == 0);
+TPU_CHECK(offsetof(TP_POOL_STACK_INFORMATION, StackCommit) == 8);
+
+TPU_CHECK(sizeof(TP_CALLBACK_PRIORITY) == 4);
+TPU_CHECK(TP_CALLBACK_PRIORITY_HIGH == 0);
+TPU_CHECK(TP_CALLBACK_PRIORITY_NORMAL == 1);
+TPU_CHECK(TP_CALLBACK_PRIORITY_LOW == 2);
+TPU_CHECK(TP_CALLBACK_PRIORITY_INVALID == 3);
+TPU_CHECK(TP_CALLBACK_PRIORITY_COUNT == 3);
+
+TPU_CHECK(sizeof(TP_CALLBACK_ENVIRON_V3) == 72);
+TPU_CHECK(sizeof(TP_CALLBACK_ENVIRON) == 72);
+TPU_CHECK(offsetof(TP_CALLBACK_ENVIRON, Version) == 0);
+TPU_CHECK(offsetof(TP_CALLBACK_ENVIRON, Pool) == 8);
+TPU_CHECK(offsetof(TP_CALLBACK_ENVIRON, CleanupGroup) == 16);
+TPU_CHECK(offsetof(TP_CALLBACK_ENVIRON, CleanupGroupCancelCallback) == 24);
+TPU_CHECK(offsetof(TP_CALLBACK_ENVIRON, RaceDll) == 32);
+TPU_CHECK(offsetof(TP_CALLBACK_ENVIRON, ActivationContext) == 40);
+TPU_CHECK(offsetof(TP_CALLBACK_ENVIRON, FinalizationCallback) == 48);
+TPU_CHECK(offsetof(TP_CALLBACK_ENVIRON, u) == 56);
+TPU_CHECK(sizeof(((TP_CALLBACK_ENVIRON *)0)->u) == 4);
+TPU_CHECK(offsetof(TP_CALLBACK_ENVIRON, CallbackPriority) == 60);
+TPU_CHECK(offsetof(TP_CALLBACK_ENVIRON, Size) == 64);
+
+/* ---- Wait results and timeouts -------------------------------------------------------- */
+TPU_CHECK(WAIT_OBJECT_0 == 0);
+TPU_CHECK(WAIT_ABANDONED == 0x80);
+TPU_CHECK(WAIT_ABANDONED_0 == 0x80);
+TPU_CHECK(WAIT_IO_COMPLETION == 0xC0);
+TPU_CHECK(WAIT_TIMEOUT == 258);
+TPU_CHECK(WAIT_FAILED == 0xFFFFFFFFu);
+TPU_CHECK(INFINITE == 0xFFFFFFFFu);
+TPU_CHECK(MAXIMUM_WAIT_OBJECTS == 64);
+TPU_CHECK(STATUS_WAIT_0 == 0);
+TPU_CHECK(STATUS_ABANDONED_WAIT_0 == 0x80);
+TPU_CHECK(STATUS_USER_APC == 0xC0);
+TPU_CHECK(STATUS_TIMEOUT == 0x102);
+TPU_CHECK(STATUS_PENDING == 0x103);
+
+/* ---- Legacy thread-pool flags --------------------------------------------------------- */
+TPU_CHECK(WT_EXECUTEDEFAULT == 0x00);
+TPU_CHECK(WT_EXECUTEINIOTHREAD == 0x01);
+TPU_CHECK(WT_EXECUTEINUITHREAD == 0x02);
+TPU_CHECK(WT_EXECUTEINWAITTHREAD == 0x04);
+TPU_CHECK(WT_EXECUTEONLYONCE == 0x08);
+TPU_CHECK(WT_EXECUTELONGFUNCTION == 0x10);
+TPU_CHECK(WT_EXECUTEINTIMERTHREAD == 0x20);
+TPU_CHECK(WT_EXECUTEINPERSISTENTIOTHREAD == 0x40);
+TPU_CHECK(WT_EXECUTEINPERSISTENTTHREAD == 0x80);
+TPU_CHECK(WT_TRANSFER_IMPERSONATION == 0x100);
+TPU_CHECK(WT_EXECUTEINLONGTHREAD == 0x10);
+TPU_CHECK(WT_EXECUTEDELETEWAIT == 0x08);
+
+/* ---- I/O and access constants --------------------------------------------------------- */
+TPU_CHECK(FILE_FLAG_OVERLAPPED == 0x40000000);
+TPU_CHECK(FILE_SKIP_COMPLETION_PORT_ON_SUCCESS == 0x1);
+TPU_CHECK(FILE_SKIP_SET_EVENT_ON_HANDLE == 0x2);
+TPU_CHECK(SYNCHRONIZE == 0x00100000);
+TPU_CHECK(EVENT_MODIFY_STATE == 0x0002);
+TPU_CHECK(EVENT_ALL_ACCESS == 0x001F0003);
+TPU_CHECK(SEMAPHORE_MODIFY_STATE == 0x0002);
+TPU_CHECK(SEMAPHORE_ALL_ACCESS == 0x001F0003);
+TPU_CHECK(MUTEX_MODIFY_STATE == 0x0001);
+TPU_CHECK(MUTEX_ALL_ACCESS == 0x001F0001);
+
+/* ---- Win32 error codes (winerror.h) --------------------------------------------------- */
+TPU_CHECK(ERROR_SUCCESS == 0);
+TPU_CHECK(NO_ERROR == 0);
+TPU_CHECK(ERROR_INVALID_FUNCTION == 1);
+TPU_CHECK(ERROR_FILE_NOT_FOUND == 2);
+TPU_CHECK(ERROR_ACCESS_DENIED == 5);
+TPU_CHECK(ERROR_INVALID_HANDLE == 6);
+TPU_CHECK(ERROR_NOT_ENOUGH_MEMORY == 8);
+TPU_CHECK(ERROR_OUTOFMEMORY == 14);
+TPU_CHECK(ERROR_GEN_FAILURE == 31);
+TPU_CHECK(ERROR_HANDLE_EOF == 38);
+TPU_CHECK(ERROR_NOT_SUPPORTED == 50);
+TPU_CHECK(ERROR_INVALID_PARAMETER == 87);
+TPU_CHECK(ERROR_BROKEN_PIPE == 109);
+TPU_CHECK(ERROR_CALL_NOT_IMPLEMENTED == 120);
+TPU_CHECK(ERROR_SEM_TIMEOUT == 121);
+TPU_CHECK(ERROR_INSUFFICIENT_BUFFER == 122);
+TPU_CHECK(ERROR_INVALID_NAME == 123);
+TPU_CHECK(ERROR_TOO_MANY_TCBS == 155);
+TPU_CHECK(ERROR_ALREADY_EXISTS == 183);
+TPU_CHECK(ERROR_MORE_DATA == 234);
+TPU_CHECK(ERROR_NOT_OWNER == 288);
+TPU_CHECK(ERROR_TOO_MANY_POSTS == 298);
+TPU_CHECK(ERROR_ABANDONED_WAIT_0 == 735);
+TPU_CHECK(ERROR_OPERATION_ABORTED == 995);
+TPU_CHECK(ERROR_IO_INCOMPLETE == 996);
+TPU_CHECK(ERROR_IO_PENDING == 997);
+TPU_CHECK(ERROR_NOACCESS == 998);
+TPU_CHECK(ERROR_NOT_FOUND == 1168);
+TPU_CHECK(ERROR_NO_SYSTEM_RESOURCES == 1450);
+TPU_CHECK(ERROR_TIMEOUT == 1460);
+
+#endif /* TPURING_TESTS_LAYOUT_CHECKS_H */
