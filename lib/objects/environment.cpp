@@ -1,5 +1,7 @@
 #include "objects/environment.h"
 
+#include <cstring>
+
 #include "base/last_error.h"
 #include "base/library.h"
 #include "objects/cleanup_group.h"
@@ -15,9 +17,10 @@ bool read_environment(const TP_CALLBACK_ENVIRON *environment, ObjectSettings &se
         if (environment->Version != 1 && environment->Version != 3)
             return fail(ERROR_INVALID_PARAMETER, false);
         if (environment->Version == 3) { // V1 structures end before the priority field
-            TP_CALLBACK_PRIORITY priority = environment->CallbackPriority;
-            if (priority != TP_CALLBACK_PRIORITY_HIGH && priority != TP_CALLBACK_PRIORITY_NORMAL &&
-                priority != TP_CALLBACK_PRIORITY_LOW)
+            // Read as an integer: any value may be stored there, not just the enumerators.
+            DWORD priority;
+            std::memcpy(&priority, &environment->CallbackPriority, sizeof priority);
+            if (priority > TP_CALLBACK_PRIORITY_LOW)
                 return fail(ERROR_INVALID_PARAMETER, false);
             settings.traits.priority = static_cast<pool::Priority>(priority);
         }

@@ -96,12 +96,16 @@ void Pool::begin_shutdown()
             to_wake = worker;
         }
     }
+    // The pool's threads free it when the last one leaves, possibly before stop() returns:
+    // count this thread among them until it is done touching the pool.
+    threads_alive_.fetch_add(1);
     while (to_wake) {
         Worker *next = to_wake->next_idle;
         wake(to_wake);
         to_wake = next;
     }
     owner_.stop();
+    thread_exited();
 }
 
 void Pool::thread_exited()

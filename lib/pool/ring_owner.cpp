@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/tsan.h"
 #include "pool/pool.h"
 #include "uring/opcodes.h"
 #include "uring/support.h"
@@ -62,6 +63,7 @@ void RingOwner::stop()
 void RingOwner::post(Dispatchable &item)
 {
     item.add_ref(); // the in-flight post's reference, dropped when its completion is reaped
+    TPURING_HAPPENS_BEFORE(&item); // the completion hands the object to the owner
     uint64_t user_data = reinterpret_cast<uintptr_t>(&item) | posted_tag;
     if (msg_ring_) {
         io_uring_sqe sqe;
@@ -115,6 +117,7 @@ void RingOwner::handle_cqe(uint64_t user_data, int32_t res, uint32_t flags)
 {
     if (user_data & posted_tag) {
         auto *item = reinterpret_cast<Dispatchable *>(user_data & ~posted_tag);
+        TPURING_HAPPENS_AFTER(item);
         pool_.enqueue_posted(*item);
         item->release();
     } else if (user_data != 0) {

@@ -2,12 +2,21 @@
 
 #include <cerrno>
 
+#include "base/tsan.h"
+
 namespace tpuring::uring {
+
+namespace {
+// Orders a ring's teardown before the next ring's set-up, which may reuse its addresses.
+char ring_memory_token;
+} // namespace
 
 Ring::~Ring()
 {
-    if (ready_)
+    if (ready_) {
         io_uring_queue_exit(&ring_);
+        TPURING_HAPPENS_BEFORE(&ring_memory_token);
+    }
 }
 
 int Ring::init(unsigned sq_entries)
@@ -18,6 +27,7 @@ int Ring::init(unsigned sq_entries)
     params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
                    IORING_SETUP_CQSIZE;
     params.cq_entries = sq_entries * 8; // completions of long-lived ops pile up beside new ones
+    TPURING_HAPPENS_AFTER(&ring_memory_token);
     int rc = io_uring_queue_init_params(sq_entries, &ring_, &params);
     if (rc < 0)
         return rc;
