@@ -7,15 +7,17 @@
 namespace tpuring::uring {
 
 namespace {
-// Orders a ring's teardown before the next ring's set-up, which may reuse its addresses.
 char ring_memory_token;
 } // namespace
+
+void ring_memory_unmapping() { TPURING_HAPPENS_BEFORE(&ring_memory_token); }
+void ring_memory_mapped() { TPURING_HAPPENS_AFTER(&ring_memory_token); }
 
 Ring::~Ring()
 {
     if (ready_) {
+        ring_memory_unmapping();
         io_uring_queue_exit(&ring_);
-        TPURING_HAPPENS_BEFORE(&ring_memory_token);
     }
 }
 
@@ -27,10 +29,10 @@ int Ring::init(unsigned sq_entries)
     params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
                    IORING_SETUP_CQSIZE;
     params.cq_entries = sq_entries * 8; // completions of long-lived ops pile up beside new ones
-    TPURING_HAPPENS_AFTER(&ring_memory_token);
     int rc = io_uring_queue_init_params(sq_entries, &ring_, &params);
     if (rc < 0)
         return rc;
+    ring_memory_mapped();
     ready_ = true;
     ring_fd_ = ring_.ring_fd;
     io_uring_register_ring_fd(&ring_); // optional speed-up; MSG_RING still targets ring_fd_

@@ -9,6 +9,7 @@
 #include <tpuring/tpuring.h>
 
 #include "uring/opcodes.h"
+#include "uring/ring.h"
 
 namespace tpuring::uring {
 namespace {
@@ -75,6 +76,7 @@ Probe run_probe()
         probe.reason = reason_for_setup_error(rc);
         return probe;
     }
+    ring_memory_mapped();
     if (!(params.features & IORING_FEAT_EXT_ARG)) {
         probe.reason = "the kernel's io_uring lacks timed waits (IORING_FEAT_EXT_ARG, Linux 5.11+)";
     } else if (io_uring_probe *ops = io_uring_get_probe_ring(&ring)) {
@@ -90,6 +92,7 @@ Probe run_probe()
     }
     if (!probe.reason)
         probe.ringless_msg_ring = ringless_msg_ring_works(ring);
+    ring_memory_unmapping();
     io_uring_queue_exit(&ring);
     return probe;
 }
