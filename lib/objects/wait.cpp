@@ -48,10 +48,7 @@ WaitTimeout WaitTimeout::from_milliseconds(DWORD milliseconds)
     WaitTimeout result;
     if (milliseconds == INFINITE)
         return result;
-    if (milliseconds == 0) {
-        result.kind = Kind::immediate;
-        return result;
-    }
+    // Zero: look at the object once, then time out (a deadline already past).
     result.kind = Kind::deadline;
     result.deadline_ns = pool::clock_now_ns(pool::TimerClock::monotonic) + int64_t(milliseconds) * 1'000'000;
     return result;
@@ -112,17 +109,34 @@ void Wait::request_owner_service()
 
 void Wait::cancel_pending()
 {
-    CallbackObject::cancel_pending();
-    signalled_pending_.store(0);
+    std::lock_guard guard(lock_);
+    uint32_t discarded = pool().cancel_queued(*this);
+    // The results left belong to invocations already claimed but not yet at take_result;
+    // they take signalled results first, so keep those first.
+    uint32_t pending = signalled_pending_ + timed_out_pending_;
+    uint32_t kept = pending > discarded ? pending - discarded : 0;
+    signalled_pending_ = signalled_pending_ < kept ? signalled_pending_ : kept;
+    timed_out_pending_ = kept - signalled_pending_;
 }
 
 TP_WAIT_RESULT Wait::take_result()
 {
-    uint32_t signalled = signalled_pending_.load();
-    while (signalled > 0)
-        if (signalled_pending_.compare_exchange_weak(signalled, signalled - 1))
-            return WAIT_OBJECT_0;
+    std::lock_guard guard(lock_);
+    if (signalled_pending_ > 0) {
+        --signalled_pending_;
+        return WAIT_OBJECT_0;
+    }
+    if (timed_out_pending_ > 0)
+        --timed_out_pending_;
     return WAIT_TIMEOUT;
+}
+
+void Wait::queue_result_locked(TP_WAIT_RESULT result)
+{
+    // Under lock_, together with marking the arming triggered: whoever sees it triggered
+    // (a re-set, a cancel, a wait for callbacks) also sees its callback queued.
+    ++(result == WAIT_OBJECT_0 ? signalled_pending_ : timed_out_pending_);
+    pool().post_from_owner(*this);
 }
 
 void Wait::call(CallbackInstance &instance) { callback_(instance.handle(), context(), handle(), take_result()); }
@@ -214,11 +228,13 @@ void Wait::arm_op(uring::Ring &ring)
             if (applied_seq_ != request_seq_ || !untriggered_)
                 return; // superseded or already reported: the next pass re-arms
             acquired = active_->try_acquire() != kobj::AcquireResult::NotSignaled;
-            if (acquired)
+            if (acquired) {
                 untriggered_ = false;
+                queue_result_locked(WAIT_OBJECT_0);
+            }
         }
         if (acquired) {
-            deliver(WAIT_OBJECT_0);
+            after_trigger();
             return;
         }
         io_uring_sqe *sqe = ring.next_sqe();
@@ -271,16 +287,14 @@ void Wait::trigger(TP_WAIT_RESULT result)
         if (applied_seq_ != request_seq_ || !untriggered_)
             return;
         untriggered_ = false;
+        queue_result_locked(result);
     }
-    deliver(result);
+    after_trigger();
 }
 
-void Wait::deliver(TP_WAIT_RESULT result)
+void Wait::after_trigger()
 {
-    if (result == WAIT_OBJECT_0)
-        signalled_pending_.fetch_add(1);
     end_arming();
-    pool().post_from_owner(*this);
     WaitTimeout fresh;
     if (!is_closed() && rearm_after_trigger(fresh)) {
         std::lock_guard guard(lock_);

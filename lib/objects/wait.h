@@ -29,6 +29,7 @@ struct WaitTimeout {
     int64_t deadline_ns = 0;
 
     static WaitTimeout from_filetime(const FILETIME *timeout);
+    // For the original API: INFINITE = none; 0 = look at the object once, then time out.
     static WaitTimeout from_milliseconds(DWORD milliseconds);
 };
 
@@ -71,14 +72,14 @@ private:
     void request_owner_service();
     void apply_request(uring::Ring &ring);
     void trigger(TP_WAIT_RESULT result);
-    void deliver(TP_WAIT_RESULT result);
+    void queue_result_locked(TP_WAIT_RESULT result);
+    void after_trigger();
     void end_arming();
     void arm_op(uring::Ring &ring);
     void cancel_op(uring::Ring &ring);
     void op_completed(int32_t res);
 
     const PTP_WAIT_CALLBACK callback_;
-    std::atomic<uint32_t> signalled_pending_{0};
 
     // The request, guarded by lock_.
     std::mutex lock_;
@@ -86,6 +87,8 @@ private:
     WaitTimeout requested_timeout_;
     uint64_t request_seq_ = 0;
     bool untriggered_ = false; // the latest arming has neither been signalled nor timed out
+    uint32_t signalled_pending_ = 0; // results of queued invocations, handed out signalled first
+    uint32_t timed_out_pending_ = 0;
 
     // The ring owner's side.
     uint64_t applied_seq_ = 0;

@@ -10,6 +10,9 @@ namespace tpuring::pool {
 
 namespace {
 uint64_t completion_id(uring::Completion &completion) { return reinterpret_cast<uintptr_t>(&completion); }
+
+// Deadlines saturate at "never" rather than wrap into the past.
+int64_t saturating_add(int64_t a, int64_t b) { return b > 0 && a > INT64_MAX - b ? INT64_MAX : a + b; }
 } // namespace
 
 int64_t clock_now_ns(TimerClock clock)
@@ -66,7 +69,7 @@ bool TimerService::schedule(TimerEntry &entry, TimerClock clock, int64_t due_ns,
         entry.due_ns = due_ns;
         entry.period_ns = period_ns;
         entry.window_ns = window_ns;
-        entry.latest_ns = due_ns + window_ns;
+        entry.latest_ns = saturating_add(due_ns, window_ns);
         TimerHeap &heap = heaps_[static_cast<int>(clock)];
         heap.push(entry);
         earlier_than_armed = heap.top() == &entry &&
@@ -128,15 +131,15 @@ void TimerService::fire_due(TimerClock clock)
                 // Next expiry one period after the scheduled one; after a stall, skip to the
                 // next point of the same grid instead of bursting. An absolute timer
                 // continues on the monotonic clock.
-                int64_t next = entry->due_ns + entry->period_ns;
+                int64_t next = saturating_add(entry->due_ns, entry->period_ns);
                 if (next <= now)
                     next += ((now - next) / entry->period_ns + 1) * entry->period_ns;
                 if (clock == TimerClock::realtime) {
-                    next = clock_now_ns(TimerClock::monotonic) + (next - now);
+                    next = saturating_add(clock_now_ns(TimerClock::monotonic), next - now);
                     entry->clock = TimerClock::monotonic;
                 }
                 entry->due_ns = next;
-                entry->latest_ns = next + entry->window_ns;
+                entry->latest_ns = saturating_add(next, entry->window_ns);
                 heaps_[static_cast<int>(entry->clock)].push(*entry);
             }
         }

@@ -552,6 +552,50 @@ TEST(UnregisterWait, ExWithAnEventFromTheOwnCallbackSignalsItAfterTheCallback)
     EXPECT_EQ(1, semaphore_count(sem));
 }
 
+// UnregisterWaitEx(h, INVALID_HANDLE_VALUE) returns only when every callback of the
+// registration has completed, and no new one is queued afterwards — also when the wait was
+// being satisfied at that very moment. Raced many times; each registration has its own
+// context, checked for callbacks that start after the call returned.
+struct Unregistered {
+    std::atomic<bool> unregistered{false};
+    std::atomic<long> calls{0};
+    std::atomic<long> late{0};
+};
+
+void CALLBACK note_if_after_unregister(PVOID ctx, BOOLEAN)
+{
+    auto *u = static_cast<Unregistered *>(ctx);
+    if (u->unregistered.load())
+        ++u->late;
+    ++u->calls;
+}
+
+TEST(UnregisterWait, NoCallbackStartsAfterABlockingUnregister)
+{
+    const long n = scaled(3000, 200);
+    Handle sem = make_semaphore(0, 1 << 24);
+    Shared<std::vector<Unregistered>> states(n);
+    for (long i = 0; i < n; ++i) {
+        Unregistered &state = (*states)[i];
+        HANDLE h = nullptr;
+        ASSERT_TRUE(RegisterWaitForSingleObject(&h, sem, note_if_after_unregister, &state, INFINITE,
+                                                WT_EXECUTEDEFAULT));
+        ASSERT_TRUE(ReleaseSemaphore(sem, 1, nullptr));
+        jitter(i);
+        ASSERT_TRUE(UnregisterWaitEx(h, INVALID_HANDLE_VALUE));
+        state.unregistered = true;
+    }
+    settle();
+    long late = 0, calls = 0;
+    for (const Unregistered &state : *states) {
+        late += state.late.load();
+        calls += state.calls.load();
+    }
+    EXPECT_EQ(0, late) << "callbacks started after UnregisterWaitEx(h, INVALID_HANDLE_VALUE) returned";
+    EXPECT_EQ(n, calls + drain_units(sem)) << "units lost or taken twice";
+    RecordProperty("callbacks", static_cast<int>(calls));
+}
+
 // ---- Flags ------------------------------------------------------------------------------------------------
 
 // WT_EXECUTEINWAITTHREAD, WT_EXECUTELONGFUNCTION, WT_EXECUTEINPERSISTENTTHREAD and the other

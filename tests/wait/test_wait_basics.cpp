@@ -589,8 +589,7 @@ TEST_F(WaitTest, ExResultTellsWhetherACallbackWillRun)
     long expected_calls = 0, replaced = 0;
     for (long i = 0; i < iterations; ++i) {
         SetThreadpoolWait(wait, sem, nullptr);
-        if ((i & 7) == 0)
-            std::this_thread::yield();
+        jitter(i);
         const BOOL was_untriggered = SetThreadpoolWaitEx(wait, nullptr, nullptr, nullptr);
         WaitForThreadpoolWaitCallbacks(wait, FALSE);
         if (was_untriggered) {
@@ -722,8 +721,7 @@ TEST_F(WaitTest, CancellingWhileTriggersArriveNeverTurnsASignalIntoATimeout)
     for (long i = 0; i < iterations; ++i) {
         SetThreadpoolWait(wait, sem, nullptr);
         ASSERT_TRUE(ReleaseSemaphore(sem, 1, nullptr));
-        if (i & 1)
-            std::this_thread::yield();
+        jitter(i);
         WaitForThreadpoolWaitCallbacks(wait, TRUE);
     }
     SetThreadpoolWait(wait, nullptr, nullptr);
@@ -817,6 +815,51 @@ TEST_F(WaitTest, CloseLetsAQueuedCallbackRun)
     ASSERT_TRUE(log->wait_calls(1));
     EXPECT_EQ(1, log->signalled.load());
     EXPECT_EQ(wait, log->wait.load());
+}
+
+// The safe teardown (disarm, WaitForThreadpoolWaitCallbacks(TRUE), close) is the point after
+// which the context may be freed: no callback may start after it, even when the arming was
+// being satisfied at that very moment. Raced many times; each wait has its own context.
+struct TornDown {
+    std::atomic<bool> torn_down{false};
+    std::atomic<long> calls{0};
+    std::atomic<long> late{0};
+};
+
+void CALLBACK note_if_late(PTP_CALLBACK_INSTANCE, PVOID ctx, PTP_WAIT, TP_WAIT_RESULT)
+{
+    auto *t = static_cast<TornDown *>(ctx);
+    if (t->torn_down.load())
+        ++t->late;
+    ++t->calls;
+}
+
+TEST_F(WaitTest, NoCallbackStartsAfterTheSafeTeardown)
+{
+    const long n = scaled(3000, 200);
+    Handle sem = make_semaphore(0, 1 << 24);
+    Shared<std::vector<TornDown>> states(n);
+    for (long i = 0; i < n; ++i) {
+        TornDown &state = (*states)[i];
+        PTP_WAIT wait = CreateThreadpoolWait(note_if_late, &state, pool.env());
+        ASSERT_NE(nullptr, wait);
+        SetThreadpoolWait(wait, sem, nullptr);
+        ASSERT_TRUE(ReleaseSemaphore(sem, 1, nullptr));
+        jitter(i);
+        SetThreadpoolWait(wait, nullptr, nullptr);
+        WaitForThreadpoolWaitCallbacks(wait, TRUE);
+        CloseThreadpoolWait(wait);
+        state.torn_down = true;
+    }
+    settle();
+    long late = 0, calls = 0;
+    for (const TornDown &state : *states) {
+        late += state.late.load();
+        calls += state.calls.load();
+    }
+    EXPECT_EQ(0, late) << "callbacks started after SetThreadpoolWait(NULL) + WaitForThreadpoolWaitCallbacks";
+    EXPECT_LE(calls, n);
+    RecordProperty("callbacks", static_cast<int>(calls));
 }
 
 // The documented safe teardown, with the handle closed last.

@@ -188,6 +188,15 @@ inline int64_t us_between(Clock::time_point a, Clock::time_point b)
     return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count();
 }
 
+// Busy-waits a few microseconds, varying with `i`, so that a loop racing a call against the
+// ring owner samples the whole window in which the owner is handling the previous step.
+inline void jitter(long i)
+{
+    const auto until = Clock::now() + std::chrono::microseconds((i * 37) % 80);
+    while (Clock::now() < until) {
+    }
+}
+
 // ---- Object probes --------------------------------------------------------------------
 
 // Whether a semaphore is at its maximum, without consuming a unit: a release fails with
