@@ -102,32 +102,35 @@ bool TimerService::is_scheduled(const TimerEntry &entry)
 
 void TimerService::fire_due(TimerClock clock)
 {
-    // Due entries are collected under the lock, posted after it. Each carries one
-    // reference for the post, and one-shots hand over the schedule's reference too.
-    struct Fired {
-        Dispatchable *target;
-        bool drops_schedule_ref;
-    };
+    // Expiries are delivered under the lock: a cancel that returns has either removed the
+    // entry or seen its callback queued, so a following wait for callbacks covers it.
+    // One-shot entries hand back the schedule's reference, dropped after unlocking (the
+    // last reference may free the object, whose destructor takes this lock).
     constexpr int batch = 64;
     for (;;) {
-        Fired fired[batch];
+        Dispatchable *spent[batch];
         int count = 0;
+        bool more = false;
         {
             std::lock_guard guard(lock_);
             TimerHeap &heap = heaps_[static_cast<int>(clock)];
             int64_t now = clock_now_ns(clock);
-            while (count < batch) {
+            for (;;) {
                 TimerEntry *entry = heap.top();
                 // Fire everything already due, not just what reached its window's end, so
                 // timers whose windows overlap fire together.
                 if (!entry || entry->due_ns > now)
                     break;
+                if (count == batch) {
+                    more = true;
+                    break;
+                }
                 heap.remove(*entry);
-                entry->target->add_ref();
-                bool periodic = entry->period_ns > 0;
-                fired[count++] = {entry->target, !periodic};
-                if (!periodic)
+                entry->target->timer_expired();
+                if (entry->period_ns == 0) {
+                    spent[count++] = entry->target;
                     continue;
+                }
                 // Next expiry one period after the scheduled one; after a stall, skip to the
                 // next point of the same grid instead of bursting. An absolute timer
                 // continues on the monotonic clock.
@@ -143,13 +146,9 @@ void TimerService::fire_due(TimerClock clock)
                 heaps_[static_cast<int>(entry->clock)].push(*entry);
             }
         }
-        for (int i = 0; i < count; ++i) {
-            fired[i].target->timer_expired();
-            fired[i].target->release();
-            if (fired[i].drops_schedule_ref)
-                fired[i].target->release();
-        }
-        if (count < batch)
+        for (int i = 0; i < count; ++i)
+            spent[i]->release();
+        if (!more)
             return;
     }
 }
@@ -165,9 +164,11 @@ void TimerService::service(uring::Ring &ring)
         initialised_ = true;
     }
     dirty_.store(false, std::memory_order_relaxed);
+    // Fire both clocks first: a periodic absolute timer moves to the monotonic heap.
+    for (int i = 0; i < timer_clock_count; ++i)
+        fire_due(static_cast<TimerClock>(i));
     for (int i = 0; i < timer_clock_count; ++i) {
         auto clock = static_cast<TimerClock>(i);
-        fire_due(clock);
         int64_t key;
         {
             std::lock_guard guard(lock_);

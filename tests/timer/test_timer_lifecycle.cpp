@@ -321,7 +321,7 @@ TEST_P(TimerLifecycleTest, CancelThenWaitRacingTheExpiry)
             &contexts[i], pool.env()));
         ASSERT_TRUE(*timers.back());
     }
-    const long rounds = scaled(200, 20);
+    const long rounds = scaled(500, 50);
     std::mt19937 rng(7);
     for (long round = 0; round < rounds; ++round) {
         const int64_t delay_us = 500 + rng() % 1500;
