@@ -216,6 +216,9 @@ uint32_t Pool::cancel_queued(Dispatchable &item)
         if (was_linked)
             unlink_locked(item);
     }
+    // Another thread may be waiting for exactly this: nothing queued any more.
+    if (discarded > 0)
+        item.notify_quiescence_waiters();
     if (was_linked)
         item.release();
     return discarded;
