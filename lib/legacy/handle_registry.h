@@ -32,4 +32,18 @@ bool with_handle(const void *handle, HandleKind kind, OnFound &&on_found)
         &on_found);
 }
 
+// The live object of type T behind `handle`, with a reference taken by T::try_add_ref(),
+// or nullptr.
+template <typename T>
+T *acquire_handle(const void *handle, HandleKind kind)
+{
+    T *found = nullptr;
+    with_handle(handle, kind, [&](const void *) {
+        auto *object = static_cast<T *>(const_cast<void *>(handle));
+        if (object->try_add_ref())
+            found = object;
+    });
+    return found;
+}
+
 } // namespace tpuring::legacy

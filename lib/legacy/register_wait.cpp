@@ -42,17 +42,6 @@ private:
     CompletionSignal completion_;
 };
 
-RegisteredWait *acquire_registration(HANDLE handle)
-{
-    RegisteredWait *found = nullptr;
-    with_handle(handle, HandleKind::registered_wait, [&](const void *) {
-        auto *wait = static_cast<RegisteredWait *>(handle);
-        if (wait->try_add_ref())
-            found = wait;
-    });
-    return found;
-}
-
 } // namespace
 } // namespace tpuring::legacy
 
@@ -88,7 +77,7 @@ TPURING_API BOOL tpuring_RegisterWaitForSingleObject(PHANDLE phNewWaitObject, HA
 
 TPURING_API BOOL tpuring_UnregisterWaitEx(HANDLE WaitHandle, HANDLE CompletionEvent)
 {
-    RegisteredWait *wait = acquire_registration(WaitHandle);
+    auto *wait = acquire_handle<RegisteredWait>(WaitHandle, HandleKind::registered_wait);
     if (!wait || !unregister_handle(WaitHandle, HandleKind::registered_wait)) {
         if (wait)
             wait->release();

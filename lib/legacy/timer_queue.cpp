@@ -27,6 +27,12 @@ public:
     }
 
     void add_ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+    // A registered queue holds the application's reference, so this always succeeds.
+    bool try_add_ref()
+    {
+        add_ref();
+        return true;
+    }
     void release()
     {
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
@@ -160,23 +166,7 @@ TimerQueue *acquire_queue(HANDLE handle)
             queue->add_ref();
         return queue;
     }
-    TimerQueue *found = nullptr;
-    with_handle(handle, HandleKind::timer_queue, [&](const void *) {
-        found = static_cast<TimerQueue *>(handle);
-        found->add_ref();
-    });
-    return found;
-}
-
-QueueTimer *acquire_timer(HANDLE handle)
-{
-    QueueTimer *found = nullptr;
-    with_handle(handle, HandleKind::queue_timer, [&](const void *) {
-        auto *timer = static_cast<QueueTimer *>(handle);
-        if (timer->try_add_ref())
-            found = timer;
-    });
-    return found;
+    return acquire_handle<TimerQueue>(handle, HandleKind::timer_queue);
 }
 
 } // namespace
@@ -224,7 +214,7 @@ TPURING_API BOOL tpuring_CreateTimerQueueTimer(PHANDLE phNewTimer, HANDLE TimerQ
 
 TPURING_API BOOL tpuring_ChangeTimerQueueTimer(HANDLE, HANDLE Timer, ULONG DueTime, ULONG Period)
 {
-    QueueTimer *timer = acquire_timer(Timer);
+    QueueTimer *timer = acquire_handle<QueueTimer>(Timer, HandleKind::queue_timer);
     if (!timer)
         return fail(ERROR_INVALID_HANDLE, FALSE);
     // A one-shot timer that already fired stays spent.
@@ -243,7 +233,7 @@ TPURING_API BOOL tpuring_DeleteTimerQueueTimer(HANDLE, HANDLE Timer, HANDLE Comp
 {
     if (!Timer)
         return fail(ERROR_INVALID_PARAMETER, FALSE);
-    QueueTimer *timer = acquire_timer(Timer);
+    QueueTimer *timer = acquire_handle<QueueTimer>(Timer, HandleKind::queue_timer);
     if (!timer || !unregister_handle(Timer, HandleKind::queue_timer)) {
         if (timer)
             timer->release();

@@ -492,6 +492,41 @@ TEST_P(TimerTest, CancellingWaitDiscardsQueuedCallbacksButKeepsThePeriod)
     EXPECT_ON_TIME(armed + 2000 * kNsPerMs, log->at(0).mono);
 }
 
+// README "Per-object counters": a wait returns as soon as Q == 0 && A == 0, also when
+// another thread's cancelling wait is what emptied Q. One thread waits (without cancelling)
+// for a callback queued behind a busy single worker; a second thread then cancels it: the
+// first wait must return while the worker is still busy.
+TEST_P(TimerTest, WaitReturnsWhenAnotherThreadCancelsTheQueuedCallback)
+{
+    Pool pool(mode(), 1);
+    Shared<AtomicCounter> count;
+    Timer timer(count_timer, count.get(), pool.env());
+    ASSERT_TRUE(timer);
+    TimerBlocker blocker;
+    ASSERT_TRUE(blocker.start(pool.env()));
+    timer.set(due_now()); // queued behind the blocker
+    AtomicFlag returned;
+    std::thread waiter([&] {
+        timer.wait(false);
+        returned.set();
+    });
+    sleep_ms(100); // the waiter is (almost certainly) blocked by now
+    EXPECT_FALSE(returned.is_set());
+    timer.wait(true); // discards the queued callback: Q == 0, A == 0
+    const bool ok = returned.wait(Millis(5000));
+    EXPECT_TRUE(ok) << "WaitForThreadpoolTimerCallbacks(FALSE) still blocked after another thread's "
+                       "WaitForThreadpoolTimerCallbacks(TRUE) discarded the only queued callback";
+    if (!ok) {
+        timer.set(due_now()); // an invocation that ends wakes the stuck waiter
+        blocker.release();
+    }
+    waiter.join();
+    blocker.release();
+    ASSERT_TRUE(blocker.wait_finished());
+    ASSERT_TRUE(drain_one_thread_pool(*pool.env()));
+    EXPECT_EQ(ok ? 0 : 1, count->get());
+}
+
 // timer.md: callbacks that an earlier expiry already queued are not recalled by a Set… call
 // (NULL or a new due time), and SetThreadpoolTimerEx says so by returning FALSE.
 TEST_P(TimerTest, QueuedCallbackIsNotRecalledBySet)

@@ -174,6 +174,7 @@ TEST_P(TimerStressTest, ArmingIsNeverLostWhileAnotherThreadMovesTheHead)
 // timer then closes cleanly.
 TEST_P(TimerStressTest, FourThreadsSetAndCancelWhileTimersFire)
 {
+    Watchdog watchdog(120s, "FourThreadsSetAndCancelWhileTimersFire");
     Pool pool(mode());
     constexpr int kTimers = 32;
     constexpr int kThreads = 4;

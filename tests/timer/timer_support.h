@@ -14,7 +14,10 @@
 #include <time.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <string>
 #include <mutex>
 #include <vector>
 
@@ -170,6 +173,43 @@ inline bool drain_one_thread_pool(const TP_CALLBACK_ENVIRON &base)
         delete done; // on timeout it is leaked: the callback may still run later
     return ok;
 }
+
+// Ends the process with a message if a test is still running after `limit`: for tests whose
+// threads make blocking library calls that have no deadline of their own
+// (WaitForThreadpoolTimerCallbacks), so that a library hang fails fast instead of running
+// into the suite's timeout.
+class Watchdog {
+public:
+    Watchdog(Millis limit, std::string what)
+        : thread_([this, limit, what = std::move(what)] {
+              std::unique_lock lock(mutex_);
+              if (!cv_.wait_for(lock, limit, [&] { return done_; })) {
+                  std::fprintf(stderr, "WATCHDOG: %s still running after %lld ms: the library hung\n", what.c_str(),
+                               static_cast<long long>(limit.count()));
+                  std::fflush(stderr);
+                  std::_Exit(3);
+              }
+          })
+    {
+    }
+    ~Watchdog()
+    {
+        {
+            std::lock_guard lock(mutex_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+    Watchdog(const Watchdog &) = delete;
+    Watchdog &operator=(const Watchdog &) = delete;
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;
+};
 
 // ---- A log of callback start times ----------------------------------------------------
 
