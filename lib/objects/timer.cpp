@@ -37,6 +37,8 @@ void Timer::call(CallbackInstance &instance) { callback_(instance.handle(), cont
 
 bool Timer::schedule(pool::TimerClock clock, int64_t due_ns, DWORD period_ms, DWORD window_ms)
 {
+    // Once scheduled, the timer may fire and its callback close it before this returns.
+    add_ref();
     one_shot_.store(period_ms == 0, std::memory_order_release);
     set_.store(true, std::memory_order_release);
     bool cancelled = pool().timers().schedule(entry_, clock, due_ns, int64_t(period_ms) * ns_per_ms,
@@ -45,6 +47,7 @@ bool Timer::schedule(pool::TimerClock clock, int64_t due_ns, DWORD period_ms, DW
     // closing disarms after marking closed, so one of the two sees the other.
     if (is_closed())
         disarm();
+    release();
     return cancelled;
 }
 

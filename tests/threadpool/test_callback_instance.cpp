@@ -193,6 +193,7 @@ TEST_P(CallbackInstanceTest, DisassociatedCallbackStillHoldsItsCleanupGroup)
 }
 
 struct WaitsForItself {
+    std::atomic<bool> both_posted{false};
     std::atomic<int> started{0};
     std::atomic<bool> other_finished{false};
     std::atomic<int> saw_other_finished{-1};
@@ -208,6 +209,8 @@ TEST_P(CallbackInstanceTest, DisassociatedCallbackMayWaitForItsOwnObject)
         [](PTP_CALLBACK_INSTANCE instance, PVOID ctx, PTP_WORK self) {
             auto *s = static_cast<WaitsForItself *>(ctx);
             if (s->started++ == 0) {
+                // Until the second post exists there is nothing else to wait for.
+                eventually([&] { return s->both_posted.load(); });
                 DisassociateCurrentThreadFromCallback(instance);
                 WaitForThreadpoolWorkCallbacks(self, FALSE);
                 s->saw_other_finished = s->other_finished.load() ? 1 : 0;
@@ -220,6 +223,7 @@ TEST_P(CallbackInstanceTest, DisassociatedCallbackMayWaitForItsOwnObject)
     ASSERT_NE(nullptr, work);
     SubmitThreadpoolWork(work);
     SubmitThreadpoolWork(work);
+    w->both_posted = true;
     ASSERT_TRUE(eventually([&] { return w->saw_other_finished.load() != -1; }, kLongTimeout));
     EXPECT_EQ(1, w->saw_other_finished.load());
     WaitForThreadpoolWorkCallbacks(work, FALSE);
