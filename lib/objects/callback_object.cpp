@@ -7,24 +7,25 @@
 namespace tpuring::objects {
 
 CallbackObject::CallbackObject(const ObjectSettings &settings, void *context)
-    : Dispatchable(*settings.pool, settings.traits), settings_(settings), context_(context)
+    : Dispatchable(*settings.pool, settings.traits), extras_(settings.extras), context_(context)
 {
 }
 
 CallbackObject::~CallbackObject()
 {
-    if (settings_.group) {
-        settings_.group->remove(*this);
-        settings_.group->release();
+    if (extras_ && extras_->group) {
+        extras_->group->remove(*this);
+        extras_->group->release();
     }
-    release_environment(settings_);
+    ObjectSettings settings{&pool(), traits(), extras_};
+    release_environment(settings);
 }
 
 void CallbackObject::join_group()
 {
-    if (settings_.group) {
-        settings_.group->add_ref();
-        settings_.group->add(*this);
+    if (extras_ && extras_->group) {
+        extras_->group->add_ref();
+        extras_->group->add(*this);
     }
 }
 
@@ -58,8 +59,8 @@ bool CallbackObject::invoke(pool::Worker &worker)
     CallbackInstance instance(*this, worker);
     set_current_instance(&instance);
     call(instance);
-    if (settings_.finalization)
-        settings_.finalization(instance.handle(), context_);
+    if (extras_ && extras_->finalization)
+        extras_->finalization(instance.handle(), context_);
     instance.run_return_actions();
     set_current_instance(nullptr);
     after_invocation();

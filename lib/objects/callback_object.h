@@ -20,7 +20,8 @@ public:
     CallbackObject(const ObjectSettings &settings, void *context);
 
     void *context() const { return context_; }
-    const ObjectSettings &settings() const { return settings_; }
+    // The environment's rarer settings, or nullptr when it set none of them.
+    ObjectExtras *extras() const { return extras_; }
 
     // Registers the object with its cleanup group, if any. Called once, after construction.
     void join_group();
@@ -72,16 +73,9 @@ protected:
     virtual void on_closed() {}
 
 private:
-    friend class CleanupGroup;
-
-    ObjectSettings settings_;
+    std::atomic<bool> closed_{false}; // first: it fits in the base's tail padding
+    ObjectExtras *const extras_;      // owned
     void *const context_;
-    std::atomic<bool> closed_{false};
-
-    // Cleanup-group list links, guarded by the group's lock.
-    CallbackObject *group_next_ = nullptr;
-    CallbackObject *group_prev_ = nullptr;
-    bool in_group_list_ = false;
 };
 
 } // namespace tpuring::objects

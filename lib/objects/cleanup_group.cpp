@@ -7,28 +7,34 @@
 
 namespace tpuring::objects {
 
+namespace {
+// A member's list links; every member has extras, since they name its group.
+ObjectExtras &links(CallbackObject &member) { return *member.extras(); }
+} // namespace
+
 void CleanupGroup::add(CallbackObject &member)
 {
     std::lock_guard guard(lock_);
-    member.group_prev_ = tail_;
-    member.group_next_ = nullptr;
-    (tail_ ? tail_->group_next_ : head_) = &member;
+    links(member).group_prev = tail_;
+    links(member).group_next = nullptr;
+    (tail_ ? links(*tail_).group_next : head_) = &member;
     tail_ = &member;
-    member.in_group_list_ = true;
+    links(member).in_group_list = true;
 }
 
 void CleanupGroup::unlink_locked(CallbackObject &member)
 {
-    (member.group_prev_ ? member.group_prev_->group_next_ : head_) = member.group_next_;
-    (member.group_next_ ? member.group_next_->group_prev_ : tail_) = member.group_prev_;
-    member.group_next_ = member.group_prev_ = nullptr;
-    member.in_group_list_ = false;
+    ObjectExtras &own = links(member);
+    (own.group_prev ? links(*own.group_prev).group_next : head_) = own.group_next;
+    (own.group_next ? links(*own.group_next).group_prev : tail_) = own.group_prev;
+    own.group_next = own.group_prev = nullptr;
+    own.in_group_list = false;
 }
 
 void CleanupGroup::remove(CallbackObject &member)
 {
     std::lock_guard guard(lock_);
-    if (member.in_group_list_)
+    if (links(member).in_group_list)
         unlink_locked(member);
 }
 
@@ -41,18 +47,18 @@ void CleanupGroup::close_members(bool cancel_pending, void *cleanup_context)
         std::lock_guard guard(lock_);
         CallbackObject *member = head_;
         while (member) {
-            CallbackObject *next = member->group_next_;
+            CallbackObject *next = links(*member).group_next;
             if (member->try_add_ref()) {
                 unlink_locked(*member);
-                member->group_prev_ = taken_tail;
-                (taken_tail ? taken_tail->group_next_ : taken_head) = member;
+                links(*member).group_prev = taken_tail;
+                (taken_tail ? links(*taken_tail).group_next : taken_head) = member;
                 taken_tail = member;
             }
             member = next;
         }
     }
     // 2-3. Stop every source of new callbacks, and drop queued ones if asked.
-    for (CallbackObject *member = taken_head; member; member = member->group_next_) {
+    for (CallbackObject *member = taken_head; member; member = links(*member).group_next) {
         member->stop_sources();
         if (cancel_pending)
             member->cancel_pending();
@@ -60,11 +66,11 @@ void CleanupGroup::close_members(bool cancel_pending, void *cleanup_context)
     // 4. One member after another: wait until idle, then cancel callback and release,
     //    unless the application closed it itself meanwhile.
     while (CallbackObject *member = taken_head) {
-        taken_head = member->group_next_;
-        member->group_next_ = member->group_prev_ = nullptr;
+        taken_head = links(*member).group_next;
+        links(*member).group_next = links(*member).group_prev = nullptr;
         member->wait_until_idle();
         member->close([&] {
-            PTP_CLEANUP_GROUP_CANCEL_CALLBACK cancel_callback = member->settings().cancel_callback;
+            PTP_CLEANUP_GROUP_CANCEL_CALLBACK cancel_callback = member->extras()->cancel_callback;
             if (cancel_pending && cancel_callback)
                 cancel_callback(member->context(), cleanup_context);
         });

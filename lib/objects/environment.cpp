@@ -1,6 +1,7 @@
 #include "objects/environment.h"
 
 #include <cstring>
+#include <new>
 
 #include "base/last_error.h"
 #include "base/library.h"
@@ -13,6 +14,7 @@ bool read_environment(const TP_CALLBACK_ENVIRON *environment, ObjectSettings &se
 {
     settings = ObjectSettings{};
     pool::Pool *pool = nullptr;
+    ObjectExtras extras;
     if (environment) {
         if (environment->Version != 1 && environment->Version != 3)
             return fail(ERROR_INVALID_PARAMETER, false);
@@ -25,10 +27,10 @@ bool read_environment(const TP_CALLBACK_ENVIRON *environment, ObjectSettings &se
             settings.traits.priority = static_cast<pool::Priority>(priority);
         }
         pool = reinterpret_cast<pool::Pool *>(environment->Pool);
-        settings.group = reinterpret_cast<CleanupGroup *>(environment->CleanupGroup);
-        settings.cancel_callback = environment->CleanupGroupCancelCallback;
-        settings.finalization = environment->FinalizationCallback;
-        settings.race_dll = static_cast<HMODULE>(environment->RaceDll);
+        extras.group = reinterpret_cast<CleanupGroup *>(environment->CleanupGroup);
+        extras.cancel_callback = environment->CleanupGroupCancelCallback;
+        extras.finalization = environment->FinalizationCallback;
+        extras.race_dll = static_cast<HMODULE>(environment->RaceDll);
         settings.traits.runs_long = environment->u.s.LongFunction;
         settings.traits.persistent = environment->u.s.Persistent;
     }
@@ -37,10 +39,16 @@ bool read_environment(const TP_CALLBACK_ENVIRON *environment, ObjectSettings &se
         if (!pool)
             return false; // last error set by the default pool
     }
-    if (settings.race_dll) {
-        DWORD saved = last_error();
-        settings.holds_race_dll = module_add_ref(settings.race_dll);
-        set_last_error(saved);
+    // A cancel callback without a group is never called: it needs no room.
+    if (extras.group || extras.finalization || extras.race_dll) {
+        settings.extras = new (std::nothrow) ObjectExtras(extras);
+        if (!settings.extras)
+            return fail(ERROR_NOT_ENOUGH_MEMORY, false);
+        if (extras.race_dll) {
+            DWORD saved = last_error();
+            settings.extras->holds_race_dll = module_add_ref(extras.race_dll);
+            set_last_error(saved);
+        }
     }
     pool->add_ref();
     settings.pool = pool;
@@ -50,8 +58,11 @@ bool read_environment(const TP_CALLBACK_ENVIRON *environment, ObjectSettings &se
 void release_environment(ObjectSettings &settings)
 {
     settings.pool->release();
-    if (settings.holds_race_dll)
-        tpuring_FreeLibrary(settings.race_dll);
+    if (ObjectExtras *extras = settings.extras) {
+        if (extras->holds_race_dll)
+            tpuring_FreeLibrary(extras->race_dll);
+        delete extras;
+    }
     settings = ObjectSettings{};
 }
 

@@ -1,29 +1,11 @@
 #include "objects/timer.h"
 
-#include <climits>
-#include <cstring>
-
 #include "base/last_error.h"
 #include "objects/callback_instance.h"
 #include "objects/create.h"
 #include "pool/timer_service.h"
 
 namespace tpuring::objects {
-
-namespace {
-
-// FILETIME (100 ns since 1601) of the Unix epoch.
-constexpr int64_t unix_epoch_filetime = 116444736000000000LL;
-constexpr int64_t ns_per_ms = 1'000'000;
-
-int64_t saturating_add(int64_t a, int64_t b) { return (b > 0 && a > INT64_MAX - b) ? INT64_MAX : a + b; }
-
-int64_t filetime_units_to_ns(int64_t units)
-{
-    return units > INT64_MAX / 100 ? INT64_MAX : units * 100; // units >= 0 here
-}
-
-} // namespace
 
 Timer::Timer(const ObjectSettings &settings, PTP_TIMER_CALLBACK callback, void *context)
     : CallbackObject(settings, context), callback_(callback)
@@ -37,18 +19,11 @@ void Timer::call(CallbackInstance &instance) { callback_(instance.handle(), cont
 
 bool Timer::schedule(pool::TimerClock clock, int64_t due_ns, DWORD period_ms, DWORD window_ms)
 {
-    // Once scheduled, the timer may fire and its callback close it before this returns.
-    add_ref();
     one_shot_.store(period_ms == 0, std::memory_order_release);
     set_.store(true, std::memory_order_release);
-    bool cancelled = pool().timers().schedule(entry_, clock, due_ns, int64_t(period_ms) * ns_per_ms,
-                                              int64_t(window_ms) * ns_per_ms);
-    // A set racing with the close (from the timer's own callback) must not outlive it:
-    // closing disarms after marking closed, so one of the two sees the other.
-    if (is_closed())
-        disarm();
-    release();
-    return cancelled;
+    // Once scheduled, the timer may fire and its callback close it: touch nothing after.
+    // A close racing with this (from the timer's own callback) wins: the service refuses.
+    return pool().timers().schedule(entry_, clock, due_ns, period_ms, window_ms);
 }
 
 bool Timer::set(const FILETIME *due_time, DWORD period_ms, DWORD window_ms)
@@ -57,31 +32,26 @@ bool Timer::set(const FILETIME *due_time, DWORD period_ms, DWORD window_ms)
         set_.store(false, std::memory_order_release);
         return pool().timers().cancel(entry_);
     }
-    // FILETIME is only 4-byte aligned: read the halves.
-    int64_t due = static_cast<int64_t>((uint64_t(due_time->dwHighDateTime) << 32) | due_time->dwLowDateTime);
+    int64_t due = pool::filetime_value(*due_time);
     if (due == 0) {
-        // Expires during the call; a period counts from now.
+        // Expires during the call; a period counts from now. The callback queued here may
+        // close the timer before this returns: hold a reference meanwhile.
+        add_ref();
         bool cancelled;
         if (period_ms == 0) {
             cancelled = pool().timers().cancel(entry_);
             one_shot_.store(true, std::memory_order_release);
             set_.store(true, std::memory_order_release);
         } else {
-            int64_t next = pool::clock_now_ns(pool::TimerClock::monotonic) + int64_t(period_ms) * ns_per_ms;
+            int64_t next = pool::clock_now_ns(pool::TimerClock::monotonic) + int64_t(period_ms) * pool::ns_per_ms;
             cancelled = schedule(pool::TimerClock::monotonic, next, period_ms, window_ms);
         }
         post();
+        release();
         return cancelled;
     }
-    if (due < 0) {
-        int64_t delay = due == INT64_MIN ? INT64_MAX : filetime_units_to_ns(-due);
-        int64_t at = saturating_add(pool::clock_now_ns(pool::TimerClock::monotonic), delay);
-        return schedule(pool::TimerClock::monotonic, at, period_ms, window_ms);
-    }
-    // Absolute UTC: a wall-clock change moves it. Times before 1970 are simply past.
-    int64_t since_unix = due - unix_epoch_filetime;
-    int64_t at = since_unix <= 0 ? 0 : filetime_units_to_ns(since_unix);
-    return schedule(pool::TimerClock::realtime, at, period_ms, window_ms);
+    pool::TimerDeadline deadline = pool::deadline_from_filetime(due);
+    return schedule(deadline.clock, deadline.ns, period_ms, window_ms);
 }
 
 bool Timer::set_relative_ms(DWORD due_ms, DWORD period_ms)

@@ -34,6 +34,7 @@ protected:
     ~Timer() override;
     void call(CallbackInstance &instance) override;
     void on_closed() override { disarm(); }
+    bool accepts_timer_schedule() const override { return !is_closed(); }
 
 private:
     bool schedule(pool::TimerClock clock, int64_t due_ns, DWORD period_ms, DWORD window_ms);

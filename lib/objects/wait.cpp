@@ -14,32 +14,20 @@
 
 namespace tpuring::objects {
 
-namespace {
-
-constexpr int64_t unix_epoch_filetime = 116444736000000000LL;
-
-int64_t saturating_add(int64_t a, int64_t b) { return (b > 0 && a > INT64_MAX - b) ? INT64_MAX : a + b; }
-
-} // namespace
-
 WaitTimeout WaitTimeout::from_filetime(const FILETIME *timeout)
 {
     WaitTimeout result;
     if (!timeout)
         return result;
-    int64_t value = static_cast<int64_t>((uint64_t(timeout->dwHighDateTime) << 32) | timeout->dwLowDateTime);
+    int64_t value = pool::filetime_value(*timeout);
     if (value == 0) {
         result.kind = Kind::immediate;
-    } else if (value < 0) {
-        int64_t delay = value == INT64_MIN || -value > INT64_MAX / 100 ? INT64_MAX : -value * 100;
-        result.kind = Kind::deadline;
-        result.deadline_ns = saturating_add(pool::clock_now_ns(pool::TimerClock::monotonic), delay);
-    } else {
-        int64_t since_unix = value - unix_epoch_filetime;
-        result.kind = Kind::deadline;
-        result.clock = pool::TimerClock::realtime;
-        result.deadline_ns = since_unix <= 0 ? 0 : (since_unix > INT64_MAX / 100 ? INT64_MAX : since_unix * 100);
+        return result;
     }
+    pool::TimerDeadline deadline = pool::deadline_from_filetime(value);
+    result.kind = Kind::deadline;
+    result.clock = deadline.clock;
+    result.deadline_ns = deadline.ns;
     return result;
 }
 
@@ -50,7 +38,7 @@ WaitTimeout WaitTimeout::from_milliseconds(DWORD milliseconds)
         return result;
     // Zero: look at the object once, then time out (a deadline already past).
     result.kind = Kind::deadline;
-    result.deadline_ns = pool::clock_now_ns(pool::TimerClock::monotonic) + int64_t(milliseconds) * 1'000'000;
+    result.deadline_ns = pool::clock_now_ns(pool::TimerClock::monotonic) + int64_t(milliseconds) * pool::ns_per_ms;
     return result;
 }
 

@@ -56,6 +56,9 @@ public:
     // The ring owner calls this when a timer entry targeting the object expires; the
     // default queues one invocation.
     virtual void timer_expired();
+    // Whether a timer entry targeting the object may be scheduled now (asked under the
+    // timer service's lock); a closed timer refuses.
+    virtual bool accepts_timer_schedule() const { return true; }
 
     // Callback counters (spec/README.md, "Per-object counters").
     uint32_t queued() const { return queued_.load(); }
@@ -127,7 +130,6 @@ protected:
 private:
     friend class Pool;
     friend class RunQueue;
-    friend class RingOwner;
 
     // Waiters wait for "no running" or "no associated" invocation, not counting their own:
     // only a count of at most one can satisfy them.
@@ -146,27 +148,26 @@ private:
         }
     }
 
+    // Laid out small (objects are many; see docs/ARCHITECTURE.md, "Object size"): the
+    // counters share a cache line, which measured no slower than padding them apart.
     Pool &pool_;
-    const Traits traits_;
     std::atomic<uint32_t> refs_{1};
-
-    // Hot: posters increment, the claiming worker decrements (under the pool lock).
-    alignas(64) std::atomic<uint32_t> queued_{0};
+    // Posters increment, the claiming worker decrements.
+    std::atomic<uint32_t> queued_{0};
     // Running invocations in the high half, still-associated ones in the low half: one
     // atomic operation starts or ends an invocation.
-    alignas(64) std::atomic<uint64_t> activity_{0};
+    std::atomic<uint64_t> activity_{0};
     static constexpr uint64_t one_running = uint64_t(1) << 32;
     static constexpr uint64_t one_associated = 1;
     std::atomic<uint32_t> quiescence_waiters_{0};
     std::atomic<uint32_t> quiescence_seq_{0};
     std::atomic<uint32_t> cancel_epoch_{0};
+    const Traits traits_;
 
-    // Run-queue links and the ring-mode post command; guarded by the pool's lock.
+    // Run-queue membership and links, guarded by the pool's lock.
+    bool linked_ = false;
     Dispatchable *next_ = nullptr;
     Dispatchable *prev_ = nullptr;
-    bool linked_ = false;
-    Dispatchable *next_command_ = nullptr;  // owner's NOP post stack (ring mode without MSG_RING)
-    std::atomic<bool> nop_post_pending_{false};
 };
 
 } // namespace tpuring::pool

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
+#include <new>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -71,13 +72,16 @@ void RingOwner::post(Dispatchable &item)
         if (syscall(__NR_io_uring_register, -1, uring::register_send_msg_ring, &sqe, 1) >= 0)
             return;
     }
-    // Without ring-less MSG_RING the owner submits a NOP for it. An object already waiting
-    // for its NOP needs no second one: the owner enqueues whatever count it has by then.
-    if (item.nop_post_pending_.exchange(true)) {
+    // Without ring-less MSG_RING the owner submits a NOP for it. The request is allocated
+    // (objects stay small for the common case); without memory the post goes direct. A
+    // second request for the same object is harmless: enqueueing is idempotent.
+    auto *request = new (std::nothrow) NopPost{&item, nullptr};
+    if (!request) {
+        pool_.enqueue_posted(item);
         item.release();
         return;
     }
-    nop_posts_.push(item);
+    nop_posts_.push(*request);
     ring_doorbell();
 }
 
@@ -144,11 +148,11 @@ void RingOwner::run()
     while (!stop_requested_.load()) {
         if (!doorbell_armed_)
             arm_doorbell();
-        nop_posts_.take_all([this](Dispatchable &item) {
-            item.nop_post_pending_.store(false);
+        nop_posts_.take_all([this](NopPost &request) {
             io_uring_sqe *sqe = ring_.next_sqe();
             io_uring_prep_nop(sqe);
-            sqe->user_data = reinterpret_cast<uintptr_t>(&item) | posted_tag;
+            sqe->user_data = reinterpret_cast<uintptr_t>(request.item) | posted_tag;
+            delete &request;
         });
         commands_.take_all([this](OwnerCommand &command) {
             command.queued_.store(false); // a request made while it runs queues it again

@@ -63,7 +63,12 @@ private:
     std::atomic<bool> monitoring_requested_{false};
     alignas(64) std::atomic<uint32_t> doorbell_seq_{0};
     std::atomic<bool> sleeping_{false};
-    CommandStack<Dispatchable, &Dispatchable::next_command_> nop_posts_;
+    // An object's post waiting for the owner to submit its NOP.
+    struct NopPost {
+        Dispatchable *item;
+        NopPost *next;
+    };
+    CommandStack<NopPost, &NopPost::next> nop_posts_;
     CommandStack<OwnerCommand, &OwnerCommand::next_command_> commands_;
     TimerService timers_;
 };

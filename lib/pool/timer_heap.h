@@ -14,14 +14,20 @@ class Dispatchable;
 enum class TimerClock : uint8_t { monotonic = 0, realtime = 1 };
 inline constexpr int timer_clock_count = 2;
 
+inline constexpr int64_t ns_per_ms = 1'000'000;
+
+// One scheduled expiry, embedded in the object it targets. Periods and windows are whole
+// milliseconds in the API, and are kept so: an armed timer stays small.
 struct TimerEntry {
     Dispatchable *target = nullptr; // posted at each expiry
-    int64_t due_ns = 0;             // earliest expiry, on `clock`
-    int64_t latest_ns = 0;          // due + window: the heap key
-    int64_t period_ns = 0;          // 0: one-shot
-    int64_t window_ns = 0;
-    TimerClock clock = TimerClock::monotonic;
+    int64_t latest_ns = 0;          // due + window, on `clock`: the heap key
+    uint32_t period_ms = 0;         // 0: one-shot
+    uint32_t window_ms = 0;
     int32_t heap_index = -1; // -1: not scheduled
+    TimerClock clock = TimerClock::monotonic;
+
+    // The earliest expiry.
+    int64_t due_ns() const { return latest_ns - int64_t(window_ms) * ns_per_ms; }
 };
 
 class TimerHeap {

@@ -11,8 +11,6 @@ namespace tpuring::pool {
 namespace {
 uint64_t completion_id(uring::Completion &completion) { return reinterpret_cast<uintptr_t>(&completion); }
 
-// Deadlines saturate at "never" rather than wrap into the past.
-int64_t saturating_add(int64_t a, int64_t b) { return b > 0 && a > INT64_MAX - b ? INT64_MAX : a + b; }
 } // namespace
 
 int64_t clock_now_ns(TimerClock clock)
@@ -55,26 +53,35 @@ void TimerService::mark_dirty()
     owner_.notify();
 }
 
-bool TimerService::schedule(TimerEntry &entry, TimerClock clock, int64_t due_ns, int64_t period_ns,
-                            int64_t window_ns)
+bool TimerService::schedule(TimerEntry &entry, TimerClock clock, int64_t due_ns, uint32_t period_ms,
+                            uint32_t window_ms)
 {
     bool cancelled;
-    bool earlier_than_armed;
+    bool refused = false;
+    bool earlier_than_armed = false;
     {
         std::lock_guard guard(lock_);
         cancelled = unschedule_locked(entry);
-        if (!cancelled)
-            entry.target->add_ref(); // the schedule's reference
-        entry.clock = clock;
-        entry.due_ns = due_ns;
-        entry.period_ns = period_ns;
-        entry.window_ns = window_ns;
-        entry.latest_ns = saturating_add(due_ns, window_ns);
-        TimerHeap &heap = heaps_[static_cast<int>(clock)];
-        heap.push(entry);
-        earlier_than_armed = heap.top() == &entry &&
-                             entry.latest_ns < armed_key_[static_cast<int>(clock)].load(std::memory_order_acquire);
+        // A target closing concurrently (say, from its own callback) cancels under this
+        // lock after it starts refusing: either it sees this entry or this sees the refusal.
+        if (!entry.target->accepts_timer_schedule()) {
+            refused = true;
+        } else {
+            if (!cancelled)
+                entry.target->add_ref(); // the schedule's reference
+            entry.clock = clock;
+            entry.period_ms = period_ms;
+            entry.window_ms = window_ms;
+            entry.latest_ns = saturating_add(due_ns, int64_t(window_ms) * ns_per_ms);
+            TimerHeap &heap = heaps_[static_cast<int>(clock)];
+            heap.push(entry);
+            earlier_than_armed = heap.top() == &entry &&
+                                 entry.latest_ns < armed_key_[static_cast<int>(clock)].load(std::memory_order_acquire);
+        }
     }
+    // After unlocking: it may be the last reference, and the destructor takes the lock.
+    if (refused && cancelled)
+        entry.target->release();
     if (earlier_than_armed)
         mark_dirty();
     return cancelled;
@@ -119,7 +126,7 @@ void TimerService::fire_due(TimerClock clock)
                 TimerEntry *entry = heap.top();
                 // Fire everything already due, not just what reached its window's end, so
                 // timers whose windows overlap fire together.
-                if (!entry || entry->due_ns > now)
+                if (!entry || entry->due_ns() > now)
                     break;
                 if (count == batch) {
                     more = true;
@@ -127,22 +134,22 @@ void TimerService::fire_due(TimerClock clock)
                 }
                 heap.remove(*entry);
                 entry->target->timer_expired();
-                if (entry->period_ns == 0) {
+                if (entry->period_ms == 0) {
                     spent[count++] = entry->target;
                     continue;
                 }
                 // Next expiry one period after the scheduled one; after a stall, skip to the
                 // next point of the same grid instead of bursting. An absolute timer
                 // continues on the monotonic clock.
-                int64_t next = saturating_add(entry->due_ns, entry->period_ns);
+                const int64_t period_ns = int64_t(entry->period_ms) * ns_per_ms;
+                int64_t next = saturating_add(entry->due_ns(), period_ns);
                 if (next <= now)
-                    next += ((now - next) / entry->period_ns + 1) * entry->period_ns;
+                    next += ((now - next) / period_ns + 1) * period_ns;
                 if (clock == TimerClock::realtime) {
                     next = saturating_add(clock_now_ns(TimerClock::monotonic), next - now);
                     entry->clock = TimerClock::monotonic;
                 }
-                entry->due_ns = next;
-                entry->latest_ns = saturating_add(next, entry->window_ns);
+                entry->latest_ns = saturating_add(next, int64_t(entry->window_ms) * ns_per_ms);
                 heaps_[static_cast<int>(entry->clock)].push(*entry);
             }
         }

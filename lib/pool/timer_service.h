@@ -13,14 +13,13 @@
 #include <cstdint>
 #include <mutex>
 
+#include "pool/timer_deadline.h"
 #include "pool/timer_heap.h"
 #include "uring/ring.h"
 
 namespace tpuring::pool {
 
 class RingOwner;
-
-int64_t clock_now_ns(TimerClock clock);
 
 class TimerService {
 public:
@@ -32,7 +31,8 @@ public:
 
     // Replaces entry's schedule. The entry holds a reference to its target while it is
     // scheduled. Returns whether a scheduled, not yet fired expiry was cancelled.
-    bool schedule(TimerEntry &entry, TimerClock clock, int64_t due_ns, int64_t period_ns, int64_t window_ns);
+    // The target may refuse (Dispatchable::accepts_timer_schedule), checked under the lock.
+    bool schedule(TimerEntry &entry, TimerClock clock, int64_t due_ns, uint32_t period_ms, uint32_t window_ms);
     bool cancel(TimerEntry &entry);
     bool is_scheduled(const TimerEntry &entry);
 
