@@ -1,7 +1,7 @@
 // Callback instances: CallbackMayRunLong, DisassociateCurrentThreadFromCallback and the
 // five return actions with their order, first-value-wins and failure rules
 // (spec/callback-instance.md, README "Invocation sequence" and "Fine points").
-#include "test_support.h"
+#include "../common/test_support.h"
 
 #include <dlfcn.h>
 

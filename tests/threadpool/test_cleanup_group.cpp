@@ -2,7 +2,7 @@
 // cancelling (members never submitted, queued, running, disassociated, closed individually,
 // closing themselves during teardown), the cancel callback, reuse, and
 // CloseThreadpoolCleanupGroup (spec/cleanup-group.md, README "Fine points").
-#include "test_support.h"
+#include "../common/test_support.h"
 
 namespace {
 
@@ -391,30 +391,50 @@ TEST_P(CleanupGroupTest, DisassociatedCallbackStillHoldsTheTeardown)
     EXPECT_EQ(0, m->running.load());
 }
 
+// One member in each state for a teardown on a two-thread pool: never submitted, running
+// (held), running (held) and closing itself during the teardown, queued behind them (3
+// posts), and closed individually with 2 posts queued.
+struct MembersInEveryState {
+    Shared<Member> never, queued, running, closed, self_closing;
+
+    ::testing::AssertionResult set_up(Group &group)
+    {
+        running->hold = true;
+        self_closing->hold = true;
+        self_closing->close_self = true;
+        group.add_work(*never);
+        submit(group.add_work(*running), 1);
+        submit(group.add_work(*self_closing), 1);
+        if (!running->started.wait_for_at_least(1))
+            return ::testing::AssertionFailure() << "the running member did not start";
+        if (!self_closing->started.wait_for_at_least(1))
+            return ::testing::AssertionFailure() << "the self-closing member did not start";
+        submit(group.add_work(*queued), 3); // both threads are busy: these stay queued
+        PTP_WORK closed_work = group.add_work(*closed);
+        submit(closed_work, 2);
+        CloseThreadpoolWork(closed_work);
+        return ::testing::AssertionSuccess();
+    }
+
+    // The held members are released one token at a time while the teardown runs.
+    void close_members(Group &group, BOOL cancel)
+    {
+        TokenDripper drip_running(running->tokens);
+        TokenDripper drip_self_closing(self_closing->tokens);
+        group.close_members(cancel);
+    }
+};
+
 // Every member state at once, cancelling: never submitted, queued, running, closed
 // individually with posts queued, and closing itself during the teardown.
 TEST_P(CleanupGroupTest, MembersInEveryStateWithCancel)
 {
     Pool pool(mode(), 2);
     Group group(pool);
-    Shared<Member> never, queued, running, closed, self_closing;
-    running->hold = true;
-    self_closing->hold = true;
-    self_closing->close_self = true;
-    group.add_work(*never);
-    submit(group.add_work(*running), 1);
-    submit(group.add_work(*self_closing), 1);
-    ASSERT_TRUE(running->started.wait_for_at_least(1));
-    ASSERT_TRUE(self_closing->started.wait_for_at_least(1));
-    submit(group.add_work(*queued), 3); // both threads are busy: these stay queued
-    PTP_WORK closed_work = group.add_work(*closed);
-    submit(closed_work, 2);
-    CloseThreadpoolWork(closed_work);
-    {
-        TokenDripper drip_running(running->tokens);
-        TokenDripper drip_self_closing(self_closing->tokens);
-        group.close_members(TRUE);
-    }
+    MembersInEveryState members;
+    ASSERT_TRUE(members.set_up(group));
+    members.close_members(group, TRUE);
+    auto &[never, queued, running, closed, self_closing] = members;
     for (Member *m : {never.get(), queued.get(), running.get()}) {
         EXPECT_EQ(1, m->cancels.load());
         EXPECT_EQ(GetCurrentThreadId(), m->cancel_thread.load());
@@ -434,24 +454,10 @@ TEST_P(CleanupGroupTest, MembersInEveryStateWithoutCancel)
 {
     Pool pool(mode(), 2);
     Group group(pool);
-    Shared<Member> never, queued, running, closed, self_closing;
-    running->hold = true;
-    self_closing->hold = true;
-    self_closing->close_self = true;
-    group.add_work(*never);
-    submit(group.add_work(*running), 1);
-    submit(group.add_work(*self_closing), 1);
-    ASSERT_TRUE(running->started.wait_for_at_least(1));
-    ASSERT_TRUE(self_closing->started.wait_for_at_least(1));
-    submit(group.add_work(*queued), 3);
-    PTP_WORK closed_work = group.add_work(*closed);
-    submit(closed_work, 2);
-    CloseThreadpoolWork(closed_work);
-    {
-        TokenDripper drip_running(running->tokens);
-        TokenDripper drip_self_closing(self_closing->tokens);
-        group.close_members(FALSE);
-    }
+    MembersInEveryState members;
+    ASSERT_TRUE(members.set_up(group));
+    members.close_members(group, FALSE);
+    auto &[never, queued, running, closed, self_closing] = members;
     EXPECT_EQ(3, queued->finished.load());
     EXPECT_EQ(2, closed->finished.load());
     EXPECT_EQ(1, running->finished.load());

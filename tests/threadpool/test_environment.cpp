@@ -1,7 +1,7 @@
 // Callback environments: the inline setters, validation at object creation, priorities and
 // round robin, the finalization callback, and the runs-long / persistent / library flags
 // (spec/pool-and-environment.md §3-§5, README "Fine points").
-#include "test_support.h"
+#include "../common/test_support.h"
 
 #include <cstring>
 

@@ -1,13 +1,12 @@
 // Pools: CreateThreadpool / CloseThreadpool, thread maximum and minimum, stack information,
 // the default pool, and the worker-count rules (spec/pool-and-environment.md §2).
-#include "test_support.h"
+#include "../common/test_support.h"
 
 namespace {
 
 using namespace tptest;
 
 constexpr DWORD kDefaultMaximum = 500;
-constexpr DWORD kSentinelError = 0x1234567;
 
 // ---- Without posting work ----------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 // QueueUserWorkItem: the original work-item API on the default pool, with its WT_* flags
 // (spec/legacy-api.md "QueueUserWorkItem" and its Wine observations).
-#include "test_support.h"
+#include "../common/test_support.h"
 
 namespace {
 

@@ -1,12 +1,10 @@
 // Simple callbacks: TrySubmitThreadpoolCallback (spec/work.md), the hidden one-shot object
 // that honours the whole environment, its callback instance, and its cleanup-group membership.
-#include "test_support.h"
+#include "../common/test_support.h"
 
 namespace {
 
 using namespace tptest;
-
-constexpr DWORD kSentinelError = 0x5a5a5a;
 
 class SimpleCallbackTest : public DispatchTest {};
 TPTEST_INSTANTIATE_DISPATCH_MODES(SimpleCallbackTest);

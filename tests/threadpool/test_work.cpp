@@ -1,13 +1,11 @@
 // Work objects: CreateThreadpoolWork, SubmitThreadpoolWork, WaitForThreadpoolWorkCallbacks,
 // CloseThreadpoolWork (spec/work.md), including the lifetime cases, thread injection for
 // callbacks that wait for each other, and a large multi-threaded post count.
-#include "test_support.h"
+#include "../common/test_support.h"
 
 namespace {
 
 using namespace tptest;
-
-constexpr DWORD kSentinelError = 0x7654321;
 
 void CALLBACK count_work(PTP_CALLBACK_INSTANCE, PVOID ctx, PTP_WORK) { static_cast<Counter *>(ctx)->increment(); }
 

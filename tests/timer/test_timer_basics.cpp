@@ -10,13 +10,6 @@ namespace {
 
 using namespace tmtest;
 
-constexpr DWORD kSentinelError = 0x7654321;
-
-void CALLBACK count_timer(PTP_CALLBACK_INSTANCE, PVOID ctx, PTP_TIMER)
-{
-    static_cast<AtomicCounter *>(ctx)->increment();
-}
-
 // ---- Creation (no arming) ---------------------------------------------------------------
 
 // Spec recommendation (README ⚠ 11, work.md): a NULL callback fails at creation.
@@ -192,9 +185,9 @@ TEST_P(TimerTest, AbsoluteDueTimeInThePastFiresAtOnce)
         ASSERT_TRUE(timer);
         const int64_t armed = mono_ns();
         if (ancient)
-            timer.set(filetime_of(1));
+            timer.set(filetime_from(1));
         else
-            timer.set(absolute_in_ms(-1000, nullptr));
+            timer.set(absolute_in_ms(-1000));
         EXPECT_TRUE(timer.is_set());
         ASSERT_TRUE(log->wait_for(1));
         EXPECT_ON_TIME(armed, log->at(0).mono);
@@ -307,8 +300,8 @@ TEST_P(TimerTest, SetExReportsACancelledScheduledExpiry)
     EXPECT_FALSE(timer.is_set());
 
     // An absolute schedule counts the same way.
-    EXPECT_FALSE(timer.set_ex(absolute_in_ms(10'000, nullptr)));
-    EXPECT_TRUE(timer.set_ex(absolute_in_ms(10'000, nullptr)));
+    EXPECT_FALSE(timer.set_ex(absolute_in_ms(10'000)));
+    EXPECT_TRUE(timer.set_ex(absolute_in_ms(10'000)));
     EXPECT_TRUE(timer.disarm_ex());
     sleep_ms(50);
     EXPECT_EQ(2, log->count());
@@ -368,8 +361,8 @@ TEST_P(TimerTest, AbsoluteTimerMovedEarlierFiresAtTheNewTime)
     Timer timer(log_fire, log.get(), pool.env());
     Timer later(log_fire, other.get(), pool.env());
     ASSERT_TRUE(timer && later);
-    later.set(absolute_in_ms(5000, nullptr)); // keeps a later realtime deadline armed
-    timer.set(absolute_in_ms(3000, nullptr));
+    later.set(absolute_in_ms(5000)); // keeps a later realtime deadline armed
+    timer.set(absolute_in_ms(3000));
     sleep_ms(20);
     int64_t due_real = 0;
     timer.set(absolute_in_ms(150, &due_real));
@@ -399,7 +392,7 @@ TEST_P(TimerTest, ResettingReplacesTheSchedule)
     ASSERT_TRUE(log->wait_for(2));
     EXPECT_ON_TIME(armed + 40 * kNsPerMs, log->at(1).mono);
     // Relative → absolute → relative keeps only the last.
-    timer.set(absolute_in_ms(60, nullptr));
+    timer.set(absolute_in_ms(60));
     armed = mono_ns();
     timer.set(relative_ms(120));
     ASSERT_TRUE(log->wait_for(3));
@@ -478,14 +471,14 @@ TEST_P(TimerTest, CancellingWaitDiscardsQueuedCallbacksButKeepsThePeriod)
     Shared<FireLog> log;
     Timer timer(log_fire, log.get(), pool.env());
     ASSERT_TRUE(timer);
-    TimerBlocker blocker;
+    Blocker blocker;
     ASSERT_TRUE(blocker.start(pool.env()));
     const int64_t armed = mono_ns();
     timer.set(due_now(), 2000); // queues one callback now, next expiry in 2 s
     timer.wait(true);           // discards it; nothing of this timer runs
     blocker.release();
     ASSERT_TRUE(blocker.wait_finished());
-    ASSERT_TRUE(drain_one_thread_pool(*pool.env()));
+    ASSERT_TRUE(drain_single_thread_pool(*pool.env()));
     EXPECT_EQ(0, log->count());
     EXPECT_TRUE(timer.is_set());
     ASSERT_TRUE(log->wait_for(1));
@@ -502,7 +495,7 @@ TEST_P(TimerTest, WaitReturnsWhenAnotherThreadCancelsTheQueuedCallback)
     Shared<AtomicCounter> count;
     Timer timer(count_timer, count.get(), pool.env());
     ASSERT_TRUE(timer);
-    TimerBlocker blocker;
+    Blocker blocker;
     ASSERT_TRUE(blocker.start(pool.env()));
     timer.set(due_now()); // queued behind the blocker
     AtomicFlag returned;
@@ -523,7 +516,7 @@ TEST_P(TimerTest, WaitReturnsWhenAnotherThreadCancelsTheQueuedCallback)
     waiter.join();
     blocker.release();
     ASSERT_TRUE(blocker.wait_finished());
-    ASSERT_TRUE(drain_one_thread_pool(*pool.env()));
+    ASSERT_TRUE(drain_single_thread_pool(*pool.env()));
     EXPECT_EQ(ok ? 0 : 1, count->get());
 }
 
@@ -536,7 +529,7 @@ TEST_P(TimerTest, QueuedCallbackIsNotRecalledBySet)
     Timer timer(count_timer, count.get(), pool.env());
     ASSERT_TRUE(timer);
     {
-        TimerBlocker blocker;
+        Blocker blocker;
         ASSERT_TRUE(blocker.start(pool.env()));
         timer.set(due_now());
         EXPECT_FALSE(timer.disarm_ex());
@@ -546,7 +539,7 @@ TEST_P(TimerTest, QueuedCallbackIsNotRecalledBySet)
     }
     ASSERT_TRUE(count->wait_for_at_least(1));
     {
-        TimerBlocker blocker;
+        Blocker blocker;
         ASSERT_TRUE(blocker.start(pool.env()));
         timer.set(due_now());
         EXPECT_FALSE(timer.set_ex(relative_ms(10'000)));
@@ -582,7 +575,7 @@ TEST_P(TimerTest, CloseLetsTheQueuedCallbackRun)
     Shared<AtomicCounter> count;
     PTP_TIMER timer = CreateThreadpoolTimer(count_timer, count.get(), pool.env());
     ASSERT_NE(nullptr, timer);
-    TimerBlocker blocker;
+    Blocker blocker;
     ASSERT_TRUE(blocker.start(pool.env()));
     FILETIME due = due_now();
     SetThreadpoolTimer(timer, &due, 0, 0);
@@ -590,7 +583,7 @@ TEST_P(TimerTest, CloseLetsTheQueuedCallbackRun)
     EXPECT_EQ(0, count->get());
     blocker.release();
     ASSERT_TRUE(count->wait_for_at_least(1));
-    ASSERT_TRUE(drain_one_thread_pool(*pool.env()));
+    ASSERT_TRUE(drain_single_thread_pool(*pool.env()));
     EXPECT_EQ(1, count->get());
 }
 
@@ -616,7 +609,7 @@ TEST_P(TimerTest, ShutdownSequenceInEveryState)
             SetThreadpoolTimer(timer, &due, 1, 0);
             break;
         case 3: // absolute
-            due = absolute_in_ms(5, nullptr);
+            due = absolute_in_ms(5);
             SetThreadpoolTimer(timer, &due, 0, 0);
             break;
         case 4: // fired one-shot
@@ -646,7 +639,7 @@ TEST_P(TimerTest, FarFutureDueTimesDoNotFire)
     for (int64_t value : values) {
         timers.push_back(std::make_unique<Timer>(count_timer, count.get(), pool.env()));
         ASSERT_TRUE(*timers.back());
-        timers.back()->set(filetime_of(value), 10);
+        timers.back()->set(filetime_from(value), 10);
         EXPECT_TRUE(timers.back()->is_set());
     }
     sleep_ms(200);
@@ -667,7 +660,7 @@ TEST_P(TimerTest, FarFutureDueTimesWithAWindowDoNotFireOrSpin)
     for (int64_t value : values) {
         timers.push_back(std::make_unique<Timer>(count_timer, count.get(), pool.env()));
         ASSERT_TRUE(*timers.back());
-        timers.back()->set(filetime_of(value), 0, 1000);
+        timers.back()->set(filetime_from(value), 0, 1000);
     }
     sleep_ms(50);
     const int64_t cpu_before = clock_ns(CLOCK_PROCESS_CPUTIME_ID);

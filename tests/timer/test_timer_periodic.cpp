@@ -228,7 +228,7 @@ TEST_P(PeriodicTest, ExpiriesKeepQueueingWhileTheWorkersAreBusy)
     Timer timer(log_fire, log.get(), pool.env());
     ASSERT_TRUE(timer);
     constexpr int64_t kPeriod = 10;
-    TimerBlocker blocker;
+    Blocker blocker;
     ASSERT_TRUE(blocker.start(pool.env()));
     const int64_t armed = mono_ns();
     timer.set(relative_ms(kPeriod), kPeriod);
@@ -296,7 +296,7 @@ TEST_P(PeriodicTest, ShortWindowDoesNotPullALaterTimerEarlier)
     timer2.set(absolute_in_ms(250, &due2), 0, 0);
     sleep_ms(50);
     const int64_t due1 = due2 - 150 * kNsPerMs; // T+100
-    FILETIME ft1 = filetime_of(due1 / 100 + kUnixEpochFiletime);
+    FILETIME ft1 = filetime_from(due1 / 100 + kUnixEpochFiletime);
     SetThreadpoolTimer(timer1, &ft1, 0, 75);
     ASSERT_TRUE(log1->wait_for(1));
     ASSERT_TRUE(log2->wait_for(1));
@@ -318,7 +318,7 @@ TEST_P(PeriodicTest, LongWindowMayMergeButNeverEarly)
     timer2.set(absolute_in_ms(250, &due2), 0, 0);
     sleep_ms(50);
     const int64_t due1 = due2 - 150 * kNsPerMs;
-    FILETIME ft1 = filetime_of(due1 / 100 + kUnixEpochFiletime);
+    FILETIME ft1 = filetime_from(due1 / 100 + kUnixEpochFiletime);
     SetThreadpoolTimer(timer1, &ft1, 0, 200);
     ASSERT_TRUE(log1->wait_for(1));
     ASSERT_TRUE(log2->wait_for(1));

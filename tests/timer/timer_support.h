@@ -1,7 +1,7 @@
-// Helpers for the timer suites: clocks, FILETIME due times, a log of timer callbacks with
-// their start times, and an owner for thread-pool timers that shuts them down the way
-// Microsoft recommends. Builds on ../threadpool/test_support.h (scale, deadlines, pools,
-// sequencing primitives, dispatch-mode fixture).
+// Helpers for the timer suites: clocks, timing tolerances, atomic sequencing primitives, a
+// log of timer callbacks with their start times, and an owner for thread-pool timers that
+// shuts them down the way Microsoft recommends. Builds on ../common/test_support.h (scale,
+// deadlines, FILETIME due times, pools, sequencing primitives, dispatch-mode fixture).
 //
 // Timing rules for every assertion in these suites: a callback is never early by more than
 // kEarlyTolerance, and never later than kLateTolerance (only where lateness matters at
@@ -9,7 +9,7 @@
 // are 5-15x slower.
 #pragma once
 
-#include "test_support.h"
+#include "../common/test_support.h"
 
 #include <time.h>
 
@@ -28,8 +28,6 @@ using namespace tptest;
 inline constexpr int64_t kNsPerMs = 1'000'000;
 inline constexpr int64_t kEarlyToleranceNs = 1 * kNsPerMs;
 inline constexpr int64_t kLateToleranceNs = 500 * kNsPerMs;
-// FILETIME (100 ns since 1601-01-01) of the Unix epoch.
-inline constexpr int64_t kUnixEpochFiletime = 116444736000000000LL;
 
 inline int64_t clock_ns(clockid_t clock)
 {
@@ -41,55 +39,17 @@ inline int64_t mono_ns() { return clock_ns(CLOCK_MONOTONIC); }
 inline int64_t real_ns() { return clock_ns(CLOCK_REALTIME); }
 inline double ms_of(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
-inline FILETIME filetime_of(int64_t value)
-{
-    FILETIME ft;
-    ft.dwLowDateTime = static_cast<DWORD>(static_cast<uint64_t>(value) & 0xFFFFFFFFu);
-    ft.dwHighDateTime = static_cast<DWORD>(static_cast<uint64_t>(value) >> 32);
-    return ft;
-}
-inline int64_t int64_of(const FILETIME &ft)
-{
-    return static_cast<int64_t>((uint64_t(ft.dwHighDateTime) << 32) | ft.dwLowDateTime);
-}
-
-// A relative due time `ms` from now (negative FILETIME).
-inline FILETIME relative_ms(int64_t ms) { return filetime_of(-ms * 10'000); }
 // A relative due time in microseconds.
-inline FILETIME relative_us(int64_t us) { return filetime_of(-us * 10); }
-inline FILETIME due_now() { return filetime_of(0); }
-
-// An absolute UTC due time `ms` after GetSystemTimeAsFileTime; *due_real_ns receives it as
-// CLOCK_REALTIME nanoseconds.
-inline FILETIME absolute_in_ms(int64_t ms, int64_t *due_real_ns)
-{
-    FILETIME now;
-    GetSystemTimeAsFileTime(&now);
-    int64_t due = int64_of(now) + ms * 10'000;
-    if (due_real_ns)
-        *due_real_ns = (due - kUnixEpochFiletime) * 100;
-    return filetime_of(due);
-}
+inline FILETIME relative_us(int64_t us) { return filetime_from(-us * 10); }
+inline FILETIME due_now() { return filetime_from(0); }
 
 // ---- Sequencing primitives whose last touch is one atomic store -------------------------
 //
-// A callback that signals through a condition variable may still be inside notify_all()
-// when the waiter returns and frees the state (ThreadSanitizer reports it, rightly). These
-// primitives are plain atomics polled by the waiter, so the callback's last access to test
-// state is a release store that the waiter's acquire load pairs with: the state may be freed
-// as soon as the wait returns.
+// The callback's last access to test state is a release store that the polling waiter's
+// acquire load pairs with, so the state may be freed as soon as the wait returns, and a
+// callback that signals never blocks on a lock the waiter holds.
 
-template <class Pred>
-bool poll_until(Pred pred, Millis timeout = kTimeout)
-{
-    const auto deadline = Clock::now() + timeout;
-    while (!pred()) {
-        if (Clock::now() >= deadline)
-            return pred();
-        std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
-    return true;
-}
+inline constexpr std::chrono::microseconds kAtomicPollInterval{100};
 
 class AtomicCounter {
 public:
@@ -97,7 +57,7 @@ public:
     long get() const { return value_.load(); }
     bool wait_for_at_least(long target, Millis timeout = kTimeout) const
     {
-        return poll_until([&] { return value_.load() >= target; }, timeout);
+        return eventually([&] { return value_.load() >= target; }, timeout, kAtomicPollInterval);
     }
 
 private:
@@ -110,69 +70,12 @@ public:
     bool is_set() const { return value_.load(); }
     bool wait(Millis timeout = kTimeout) const
     {
-        return poll_until([&] { return value_.load(); }, timeout);
+        return eventually([&] { return value_.load(); }, timeout, kAtomicPollInterval);
     }
 
 private:
     std::atomic<bool> value_{false};
 };
-
-// Occupies one worker of a pool until released (like tptest::Blocker, built on the atomic
-// primitives so that its state can be freed right after the callback signalled).
-class TimerBlocker {
-public:
-    TimerBlocker() = default;
-    ~TimerBlocker()
-    {
-        state_->gate.set();
-        if (!state_->submitted || state_->finished.wait())
-            delete state_;
-    }
-    TimerBlocker(const TimerBlocker &) = delete;
-    TimerBlocker &operator=(const TimerBlocker &) = delete;
-
-    bool start(PTP_CALLBACK_ENVIRON env)
-    {
-        state_->submitted = TrySubmitThreadpoolCallback(
-            [](PTP_CALLBACK_INSTANCE, PVOID ctx) {
-                auto *state = static_cast<State *>(ctx);
-                state->started.set();
-                state->gate.wait(kLongTimeout);
-                state->finished.set();
-            },
-            state_, env);
-        return state_->submitted && state_->started.wait();
-    }
-    void release() { state_->gate.set(); }
-    bool wait_finished() { return state_->finished.wait(); }
-
-private:
-    struct State {
-        AtomicFlag started, gate, finished;
-        bool submitted = false;
-    };
-    State *state_ = new State;
-};
-
-// On a pool with maximum 1: returns once everything queued before the call has run (a LOW
-// priority simple callback queued last starts only after all of them).
-inline bool drain_one_thread_pool(const TP_CALLBACK_ENVIRON &base)
-{
-    auto *done = new AtomicFlag;
-    TP_CALLBACK_ENVIRON env = env_with_priority(base, TP_CALLBACK_PRIORITY_LOW);
-    env.CleanupGroup = nullptr;
-    env.CleanupGroupCancelCallback = nullptr;
-    env.FinalizationCallback = nullptr;
-    if (!TrySubmitThreadpoolCallback([](PTP_CALLBACK_INSTANCE, PVOID ctx) { static_cast<AtomicFlag *>(ctx)->set(); },
-                                     done, &env)) {
-        delete done;
-        return false;
-    }
-    bool ok = done->wait();
-    if (ok)
-        delete done; // on timeout it is leaked: the callback may still run later
-    return ok;
-}
 
 // Ends the process with a message if a test is still running after `limit`: for tests whose
 // threads make blocking library calls that have no deadline of their own
@@ -251,6 +154,12 @@ private:
 
 inline void CALLBACK log_fire(PTP_CALLBACK_INSTANCE, PVOID ctx, PTP_TIMER) { static_cast<FireLog *>(ctx)->record(); }
 
+// Counts the callbacks of a timer whose context is an AtomicCounter.
+inline void CALLBACK count_timer(PTP_CALLBACK_INSTANCE, PVOID ctx, PTP_TIMER)
+{
+    static_cast<AtomicCounter *>(ctx)->increment();
+}
+
 // `fired_ns` within [due - kEarlyTolerance, due + kLateTolerance].
 inline ::testing::AssertionResult on_time(int64_t due_ns, int64_t fired_ns)
 {
@@ -316,6 +225,10 @@ public:
 private:
     PTP_TIMER timer_ = nullptr;
 };
+
+// The lifecycle suite spans several source files of one executable, so its fixture lives
+// here (a class in an anonymous namespace would differ per file).
+class TimerLifecycleTest : public DispatchTest {};
 
 // Sleeps on the monotonic clock (the tests' own pacing, never for sequencing callbacks).
 inline void sleep_ms(int64_t ms) { std::this_thread::sleep_for(Millis(ms)); }

@@ -14,8 +14,6 @@ protected:
     Pool pool{TPURING_DISPATCH_DIRECT};
 };
 
-void settle(Millis how_long = 300ms) { std::this_thread::sleep_for(how_long); }
-
 // ---- One wait, one object --------------------------------------------------------------------
 
 TEST_F(AcquireTest, AutoResetEventIsResetBySatisfiedWait)

@@ -24,8 +24,6 @@ protected:
     Pool pool{TPURING_DISPATCH_DIRECT};
 };
 
-void settle(Millis how_long = 300ms) { std::this_thread::sleep_for(how_long); }
-
 // A pipe whose read end is owned by a handle.
 struct PipeHandle {
     PipeHandle()

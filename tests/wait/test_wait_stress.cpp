@@ -19,8 +19,6 @@ namespace {
 
 using namespace waittest;
 
-void settle(Millis how_long = 300ms) { std::this_thread::sleep_for(how_long); }
-
 // ---- 1. Mixed waiters, exact accounting ----------------------------------------------------------
 
 constexpr int kEvents = 4;

@@ -1,182 +1,26 @@
-// Helpers shared by the wait suites: a recorder for thread-pool wait callbacks, FILETIME
-// timeouts, probes that read a semaphore's state without consuming it, and a guard that
-// runs a possibly-blocking call on a helper thread so that a hang becomes a failure.
+// Helpers shared by the wait suites: a recorder for thread-pool wait callbacks and one for
+// registered waits, the fixture and gated callback the thread-pool wait files share, probes
+// that read a semaphore's state without consuming it, and a guard that runs a
+// possibly-blocking call on a helper thread so that a hang becomes a failure. Builds on
+// ../common/test_support.h (deadlines, FILETIME timeouts, handles, pools, sequencing).
 #pragma once
 
-#include "../threadpool/test_support.h"
+#include "../common/test_support.h"
 
 #include <cstdint>
 #include <memory>
 
 namespace waittest {
 
-using namespace std::chrono_literals;
-using tptest::Clock;
-using tptest::DelayedAction;
-using tptest::env_with_priority;
-using tptest::eventually;
-using tptest::Handle;
-using tptest::kLongTimeout;
-using tptest::kTimeout;
-using tptest::kWaitMs;
-using tptest::make_event;
-using tptest::make_mutex;
-using tptest::make_semaphore;
-using tptest::Millis;
-using tptest::OrderLog;
-using tptest::Pool;
-using tptest::scaled;
-using tptest::Shared;
-using tptest::signaled_now;
-using tptest::signaled_within;
-
-// ---- Sequencing primitives that callbacks may signal right before the state is freed -------
-// tptest::Flag / tptest::Counter notify after unlocking, so a waiter that wakes early (or
-// spuriously) can return and free the object while the signalling callback is still inside
-// notify_all (ThreadSanitizer reports it). These notify while holding the lock: once the
-// waiter holds the lock again, the signaller is done with the object.
-
-class Flag {
-public:
-    void set()
-    {
-        std::lock_guard lock(mutex_);
-        set_ = true;
-        cv_.notify_all();
-    }
-    bool is_set() const
-    {
-        std::lock_guard lock(mutex_);
-        return set_;
-    }
-    bool wait(Millis timeout = kTimeout) const
-    {
-        std::unique_lock lock(mutex_);
-        return cv_.wait_for(lock, timeout, [&] { return set_; });
-    }
-
-private:
-    mutable std::mutex mutex_;
-    mutable std::condition_variable cv_;
-    bool set_ = false;
-};
-
-class Counter {
-public:
-    long increment(long by = 1)
-    {
-        std::lock_guard lock(mutex_);
-        value_ += by;
-        cv_.notify_all();
-        return value_;
-    }
-    long get() const
-    {
-        std::lock_guard lock(mutex_);
-        return value_;
-    }
-    bool wait_for_at_least(long target, Millis timeout = kTimeout) const
-    {
-        std::unique_lock lock(mutex_);
-        return cv_.wait_for(lock, timeout, [&] { return value_ >= target; });
-    }
-
-private:
-    mutable std::mutex mutex_;
-    mutable std::condition_variable cv_;
-    long value_ = 0;
-};
-
-// Occupies one worker of a pool until released (as tptest::Blocker, on the flags above).
-class Blocker {
-public:
-    Blocker() = default;
-    ~Blocker()
-    {
-        state_->gate.set();
-        if (!state_->submitted || state_->finished.wait(kLongTimeout))
-            delete state_;
-    }
-    Blocker(const Blocker &) = delete;
-    Blocker &operator=(const Blocker &) = delete;
-
-    bool start(PTP_CALLBACK_ENVIRON env)
-    {
-        state_->submitted = TrySubmitThreadpoolCallback(
-            [](PTP_CALLBACK_INSTANCE, PVOID ctx) {
-                auto *state = static_cast<State *>(ctx);
-                state->started.set();
-                state->gate.wait(kLongTimeout);
-                state->finished.set();
-            },
-            state_, env);
-        return state_->submitted && state_->started.wait();
-    }
-    void release() { state_->gate.set(); }
-    bool wait_finished() { return state_->finished.wait(); }
-
-private:
-    struct State {
-        Flag started, gate, finished;
-        bool submitted = false;
-    };
-    State *state_ = new State;
-};
-
-// On a pool with maximum 1, returns once everything queued before the call has run: a
-// simple callback queued last at LOW priority starts only after all of them.
-inline bool drain_single_thread_pool(const TP_CALLBACK_ENVIRON &base)
-{
-    auto *done = new Flag;
-    TP_CALLBACK_ENVIRON env = env_with_priority(base, TP_CALLBACK_PRIORITY_LOW);
-    env.CleanupGroup = nullptr;
-    env.CleanupGroupCancelCallback = nullptr;
-    env.FinalizationCallback = nullptr;
-    if (!TrySubmitThreadpoolCallback([](PTP_CALLBACK_INSTANCE, PVOID ctx) { static_cast<Flag *>(ctx)->set(); },
-                                     done, &env)) {
-        delete done;
-        return false;
-    }
-    bool ok = done->wait();
-    if (ok)
-        delete done; // on timeout it is leaked: the callback may still run later
-    return ok;
-}
+using namespace tptest;
 
 // ---- Time --------------------------------------------------------------------------
 
-// A relative FILETIME timeout (negative, 100 ns units).
-inline FILETIME relative_ms(int64_t ms)
-{
-    int64_t value = -ms * 10000;
-    FILETIME ft;
-    ft.dwLowDateTime = static_cast<DWORD>(static_cast<uint64_t>(value) & 0xFFFFFFFFu);
-    ft.dwHighDateTime = static_cast<DWORD>(static_cast<uint64_t>(value) >> 32);
-    return ft;
-}
+// Lets an armed-but-not-due arming "not fire" for a while.
+inline void settle(Millis how_long = 300ms) { std::this_thread::sleep_for(how_long); }
 
-inline FILETIME zero_timeout() { return FILETIME{0, 0}; }
-
-inline int64_t filetime_value(const FILETIME &ft)
-{
-    return static_cast<int64_t>((uint64_t(ft.dwHighDateTime) << 32) | ft.dwLowDateTime);
-}
-
-inline FILETIME filetime_from(int64_t value)
-{
-    FILETIME ft;
-    ft.dwLowDateTime = static_cast<DWORD>(static_cast<uint64_t>(value) & 0xFFFFFFFFu);
-    ft.dwHighDateTime = static_cast<DWORD>(static_cast<uint64_t>(value) >> 32);
-    return ft;
-}
-
-// An absolute UTC FILETIME `ms` from now (negative ms: in the past).
-inline FILETIME absolute_in_ms(int64_t ms)
-{
-    FILETIME now;
-    GetSystemTimeAsFileTime(&now);
-    return filetime_from(filetime_value(now) + ms * 10000);
-}
+// A zero FILETIME timeout: time out at once.
+inline FILETIME zero_timeout() { return filetime_from(0); }
 
 inline int64_t ms_since(Clock::time_point start)
 {
@@ -344,5 +188,87 @@ private:
     std::shared_ptr<State> state_;
     std::thread thread_;
 };
+
+// ---- Shared by the thread-pool wait files ----------------------------------------------
+
+// A private pool per test (waits post from the ring owner, so the dispatch mode does not
+// change how their callbacks arrive). Outside an anonymous namespace: one suite spans
+// several source files.
+class WaitTest : public ::testing::Test {
+protected:
+    Pool pool{TPURING_DISPATCH_DIRECT};
+};
+
+// A wait callback that records its result, signals entered, and blocks until the test
+// opens the gate.
+struct Entered {
+    Flag entered;
+    Flag gate;
+    Flag finished;
+    std::atomic<DWORD> result{0xDEAD};
+    std::atomic<long> calls{0};
+};
+
+inline void CALLBACK gated_wait(PTP_CALLBACK_INSTANCE, PVOID ctx, PTP_WAIT, TP_WAIT_RESULT result)
+{
+    auto *e = static_cast<Entered *>(ctx);
+    e->result = result;
+    ++e->calls;
+    e->entered.set();
+    if (!e->gate.wait(kLongTimeout))
+        ADD_FAILURE() << "gate never opened";
+    e->finished.set();
+}
+
+// Occupies the only worker of a one-thread pool with `blocker`, then arms `wait` on `sem`
+// (one unit available) and returns once the wait has taken the unit: its callback is then
+// queued behind the blocker, not running.
+inline ::testing::AssertionResult queue_behind_blocker(Blocker &blocker, PTP_CALLBACK_ENVIRON pool_env, PTP_WAIT wait,
+                                                       HANDLE sem)
+{
+    if (!blocker.start(pool_env))
+        return ::testing::AssertionFailure() << "the blocking callback did not start";
+    SetThreadpoolWait(wait, sem, nullptr);
+    if (!eventually([&] { return !semaphore_full(sem); }))
+        return ::testing::AssertionFailure() << "the wait never took the semaphore's unit";
+    return ::testing::AssertionSuccess();
+}
+
+// ---- Registered waits (RegisterWaitForSingleObject) --------------------------------------
+
+// Records every callback of one registration.
+struct RegLog {
+    std::atomic<long> fired{0};     // TimerOrWaitFired == FALSE: the object was signalled
+    std::atomic<long> timed_out{0}; // TRUE: the timeout elapsed
+    std::atomic<PVOID> context{nullptr};
+    std::atomic<DWORD> thread{0};
+    std::vector<int64_t> times_ns; // steady clock, guarded by lock
+    std::vector<bool> kinds;       // true = timed out
+    std::mutex lock;
+    Counter calls;
+
+    std::vector<int64_t> times()
+    {
+        std::lock_guard guard(lock);
+        return times_ns;
+    }
+};
+
+inline void CALLBACK reg_log(PVOID ctx, BOOLEAN timer_or_wait_fired)
+{
+    auto *r = static_cast<RegLog *>(ctx);
+    {
+        std::lock_guard guard(r->lock);
+        r->times_ns.push_back(Clock::now().time_since_epoch().count());
+        r->kinds.push_back(timer_or_wait_fired != FALSE);
+    }
+    r->context = ctx;
+    r->thread = GetCurrentThreadId();
+    if (timer_or_wait_fired)
+        ++r->timed_out;
+    else
+        ++r->fired;
+    r->calls.increment();
+}
 
 } // namespace waittest

@@ -1,6 +1,7 @@
-// Shared helpers for the thread-pool suites: test scale, generous deadlines, RAII wrappers
-// for pools and kernel handles, sequencing primitives that time out instead of hanging,
-// a concurrency tracker, and the fixture that runs each test in both dispatch modes.
+// Helpers shared by the thread-pool, timer and wait suites: test scale, generous deadlines,
+// FILETIME due times, RAII wrappers for pools and kernel handles, sequencing primitives that
+// time out instead of hanging, a concurrency tracker, and the fixture that runs each test in
+// both dispatch modes. Suite-specific helpers build on it (timer_support.h, wait_support.h).
 #pragma once
 
 #include <tpuring/tpuring.h>
@@ -12,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <condition_variable>
 #include <cstdlib>
 #include <functional>
@@ -55,15 +57,51 @@ inline long scaled(long count, long minimum = 1)
 
 // Polls pred until it holds or the timeout passes; for state with no wake-up (stats).
 template <class Pred>
-bool eventually(Pred pred, Millis timeout = kTimeout)
+bool eventually(Pred pred, Millis timeout = kTimeout, std::chrono::microseconds poll_interval = 1ms)
 {
     const auto deadline = Clock::now() + timeout;
     while (!pred()) {
         if (Clock::now() >= deadline)
             return pred();
-        std::this_thread::sleep_for(1ms);
+        std::this_thread::sleep_for(poll_interval);
     }
     return true;
+}
+
+// The last error a test plants to show that a call left it alone.
+inline constexpr DWORD kSentinelError = 0x7654321;
+
+// ---- FILETIME due times and timeouts ---------------------------------------------------
+
+// FILETIME (100 ns since 1601-01-01) of the Unix epoch.
+inline constexpr int64_t kUnixEpochFiletime = 116444736000000000LL;
+
+inline FILETIME filetime_from(int64_t value)
+{
+    FILETIME ft;
+    ft.dwLowDateTime = static_cast<DWORD>(static_cast<uint64_t>(value) & 0xFFFFFFFFu);
+    ft.dwHighDateTime = static_cast<DWORD>(static_cast<uint64_t>(value) >> 32);
+    return ft;
+}
+
+inline int64_t filetime_value(const FILETIME &ft)
+{
+    return static_cast<int64_t>((uint64_t(ft.dwHighDateTime) << 32) | ft.dwLowDateTime);
+}
+
+// A relative time `ms` from now (negative FILETIME, 100 ns units).
+inline FILETIME relative_ms(int64_t ms) { return filetime_from(-ms * 10'000); }
+
+// An absolute UTC FILETIME `ms` after GetSystemTimeAsFileTime (negative ms: in the past);
+// *due_real_ns, if given, receives it as CLOCK_REALTIME nanoseconds.
+inline FILETIME absolute_in_ms(int64_t ms, int64_t *due_real_ns = nullptr)
+{
+    FILETIME now;
+    GetSystemTimeAsFileTime(&now);
+    const int64_t due = filetime_value(now) + ms * 10'000;
+    if (due_real_ns)
+        *due_real_ns = (due - kUnixEpochFiletime) * 100;
+    return filetime_from(due);
 }
 
 // ---- State shared with callbacks --------------------------------------------------
