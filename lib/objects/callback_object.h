@@ -34,7 +34,7 @@ public:
     template <typename BeforeRelease>
     bool close(BeforeRelease &&before_release)
     {
-        if (closed_.exchange(true))
+        if (!mark_closed())
             return false;
         on_closed();
         before_release();
@@ -46,7 +46,6 @@ public:
         return close([] {});
     }
 
-    bool is_closed() const { return closed_.load(); }
 
     // WaitForThreadpool…Callbacks: optionally cancel queued invocations, then wait until
     // none is queued and none running is still associated. The caller's own invocation, if
@@ -73,7 +72,6 @@ protected:
     virtual void on_closed() {}
 
 private:
-    std::atomic<bool> closed_{false}; // first: it fits in the base's tail padding
     ObjectExtras *const extras_;      // owned
     void *const context_;
 };

@@ -43,6 +43,18 @@ public:
         return true;
     }
 
+    // Drops a reference unless it is the last one (which the caller must then drop later,
+    // where freeing is safe). Returns whether it dropped it.
+    bool release_unless_last()
+    {
+        uint32_t refs = refs_.load(std::memory_order_relaxed);
+        do {
+            if (refs == 1)
+                return false;
+        } while (!refs_.compare_exchange_weak(refs, refs - 1, std::memory_order_acq_rel, std::memory_order_relaxed));
+        return true;
+    }
+
     void release()
     {
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
@@ -80,7 +92,12 @@ public:
         notify_quiescence_waiters_if_near_idle(before - (running * one_running + associated * one_associated));
     }
 
-    bool has_quiescence_waiters() const { return quiescence_waiters_.load() != 0; }
+    bool has_quiescence_waiters() const { return (quiescence_.load() & quiescence_waiter_mask) != 0; }
+
+    // The creator's reference is being given up (Close…, or the cleanup group): true for
+    // the one call that gets there first.
+    bool mark_closed() { return !closed_.exchange(true); }
+    bool is_closed() const { return closed_.load(); }
 
     // Incremented by every cancel of queued invocations, so that a worker running a batch
     // stops when its not-yet-started invocations were cancelled.
@@ -112,14 +129,14 @@ public:
     template <typename Predicate>
     void wait_until(Predicate &&predicate)
     {
-        quiescence_waiters_.fetch_add(1);
+        quiescence_.fetch_add(1);
         for (;;) {
-            uint32_t seen = quiescence_seq_.load();
+            uint32_t seen = quiescence_.load();
             if (predicate())
                 break;
-            futex_wait(&quiescence_seq_, seen);
+            futex_wait(&quiescence_, seen);
         }
-        quiescence_waiters_.fetch_sub(1);
+        quiescence_.fetch_sub(1);
     }
 
 protected:
@@ -142,9 +159,9 @@ private:
     void notify_quiescence_waiters()
     {
         // Pairs with the waiter's increment-then-check: one of the two sees the other.
-        if (quiescence_waiters_.load() != 0) {
-            quiescence_seq_.fetch_add(1);
-            futex_wake_all(&quiescence_seq_);
+        if ((quiescence_.load() & quiescence_waiter_mask) != 0) {
+            quiescence_.fetch_add(quiescence_change);
+            futex_wake_all(&quiescence_);
         }
     }
 
@@ -159,15 +176,22 @@ private:
     std::atomic<uint64_t> activity_{0};
     static constexpr uint64_t one_running = uint64_t(1) << 32;
     static constexpr uint64_t one_associated = 1;
-    std::atomic<uint32_t> quiescence_waiters_{0};
-    std::atomic<uint32_t> quiescence_seq_{0};
+    // One futex word: threads waiting for the counters to settle in the low half, a
+    // sequence bumped on every change that may satisfy them above it.
+    std::atomic<uint32_t> quiescence_{0};
+    static constexpr uint32_t quiescence_waiter_mask = 0xffff;
+    static constexpr uint32_t quiescence_change = 0x10000;
     std::atomic<uint32_t> cancel_epoch_{0};
     const Traits traits_;
+    std::atomic<bool> closed_{false};
 
+    // Waiting in the pool's inbound stack (pushed without the lock, linked by a worker).
+    std::atomic<bool> inbound_{false};
     // Run-queue membership and links, guarded by the pool's lock.
     bool linked_ = false;
     Dispatchable *next_ = nullptr;
     Dispatchable *prev_ = nullptr;
+    Dispatchable *next_inbound_ = nullptr;
 };
 
 } // namespace tpuring::pool

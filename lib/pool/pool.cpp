@@ -133,7 +133,7 @@ void Pool::set_max_threads(DWORD count)
         max_threads_ = count == 0 ? 1 : count;
         if (min_threads_ > max_threads_)
             min_threads_ = max_threads_;
-        if (!run_queue_.empty())
+        if (has_ready_locked())
             to_wake = provide_worker_locked();
     }
     wake(to_wake);
@@ -168,7 +168,8 @@ TP_POOL_STACK_INFORMATION Pool::stack() const
 
 void Pool::query_stats(tpuring_pool_stats &stats)
 {
-    std::lock_guard guard(lock_);
+    std::unique_lock lock(lock_);
+    Dispatchable *drained = drain_inbound_locked(); // so that ready_objects counts them
     stats.workers = workers_;
     stats.idle_workers = idle_;
     stats.max_workers = max_threads_;
@@ -177,6 +178,8 @@ void Pool::query_stats(tpuring_pool_stats &stats)
     stats.callbacks_run = invocations_locked();
     stats.workers_started = workers_started_;
     stats.workers_retired = workers_retired_;
+    lock.unlock();
+    release_drained(drained);
 }
 
 void Pool::post_first(Dispatchable &item)
@@ -184,7 +187,50 @@ void Pool::post_first(Dispatchable &item)
     if (dispatch_mode() == TPURING_DISPATCH_RING)
         owner_.post(item);
     else
-        enqueue_direct(item);
+        push_inbound(item);
+}
+
+void Pool::push_inbound(Dispatchable &item)
+{
+    // Once in the stack is enough: the drain links it with whatever count it has then.
+    if (item.inbound_.exchange(true))
+        return;
+    item.add_ref(); // the inbound stack's reference; the run queue takes it over
+    if (!inbound_.push(item))
+        return; // whoever pushed onto the empty stack has seen to a worker
+    Worker *to_wake;
+    {
+        std::lock_guard guard(lock_);
+        to_wake = provide_worker_locked();
+    }
+    wake(to_wake);
+}
+
+Dispatchable *Pool::drain_inbound_locked()
+{
+    Dispatchable *unlinked = nullptr;
+    inbound_.take_all([&](Dispatchable &item) {
+        // Cleared before the count is read: a post that finds it set is seen by that read.
+        item.inbound_.store(false);
+        if (!item.linked_ && item.queued_.load() != 0) {
+            link_locked(item);
+        } else if (!item.release_unless_last()) {
+            // Ours is the only reference, so nobody can post it again meanwhile: its
+            // inbound link is free to chain it until the lock is gone.
+            item.next_inbound_ = unlinked;
+            unlinked = &item;
+        }
+    });
+    return unlinked;
+}
+
+void Pool::release_drained(Dispatchable *drained)
+{
+    while (drained) {
+        Dispatchable *next = drained->next_inbound_;
+        drained->release();
+        drained = next;
+    }
 }
 
 void Pool::enqueue_direct(Dispatchable &item)
@@ -249,7 +295,7 @@ Worker *Pool::provide_worker_locked()
 bool Pool::monitor_tick()
 {
     std::lock_guard guard(lock_);
-    if (shutting_down_ || run_queue_.empty() || workers_ >= max_threads_) {
+    if (shutting_down_ || !has_ready_locked() || workers_ >= max_threads_) {
         monitoring_ = false;
         return false;
     }

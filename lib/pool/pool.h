@@ -2,7 +2,9 @@
 // dynamically sized set of worker threads that run the callbacks.
 //
 // Locking: lock_ guards the run queue, the worker lists and counts, and the limits. No
-// callback ever runs under it. Object counters are atomics (see Dispatchable).
+// callback ever runs under it. Object counters are atomics (see Dispatchable). Posting
+// threads do not take it: a first post pushes the object onto a lock-free inbound stack,
+// which a worker moves onto the run queue under the lock when it looks for work.
 #pragma once
 
 #include <atomic>
@@ -11,6 +13,7 @@
 
 #include <tpuring/tpuring.h>
 
+#include "pool/command_stack.h"
 #include "pool/dispatchable.h"
 #include "pool/ring_owner.h"
 #include "pool/run_queue.h"
@@ -80,6 +83,13 @@ private:
 
     void post_first(Dispatchable &item);
     void enqueue_direct(Dispatchable &item);
+    void push_inbound(Dispatchable &item);
+    // Moves inbound objects onto the run queue. Returns those that needed no link (cancelled
+    // or linked meanwhile) and whose last reference the stack held, chained by
+    // next_inbound_: release them after unlocking.
+    [[nodiscard]] Dispatchable *drain_inbound_locked();
+    static void release_drained(Dispatchable *drained);
+    bool has_ready_locked() const { return !run_queue_.empty() || !inbound_.empty(); }
     // Makes sure someone will run the queued work: wakes an idle worker, starts one, or
     // asks the owner to watch for stalls. Returns the worker to wake after unlocking.
     Worker *provide_worker_locked();
@@ -105,6 +115,7 @@ private:
     std::atomic<tpuring_dispatch_mode> dispatch_mode_{TPURING_DISPATCH_DIRECT};
     RingOwner owner_;
 
+    CommandStack<Dispatchable, &Dispatchable::next_inbound_> inbound_;
     mutable std::mutex lock_;
     RunQueue run_queue_;
     Worker *all_workers_ = nullptr;

@@ -119,11 +119,13 @@ void Pool::worker_main(Worker &worker)
     worker.tid = gettid();
     --starting_;
     for (;;) {
+        Dispatchable *drained = drain_inbound_locked();
         Dispatchable *unlinked = nullptr;
         if (Dispatchable *item = claim_locked(worker, unlinked)) {
-            Worker *helper = run_queue_.empty() ? nullptr : provide_worker_locked();
+            Worker *helper = has_ready_locked() ? provide_worker_locked() : nullptr;
             lock.unlock();
             wake(helper);
+            release_drained(drained);
             if (unlinked)
                 unlinked->release(); // the run queue's reference; ours keeps it alive
             worker.in_callback.store(true, std::memory_order_relaxed);
@@ -139,6 +141,12 @@ void Pool::worker_main(Worker &worker)
                 worker.marked_long = false;
                 --long_running_;
             }
+            continue;
+        }
+        if (drained) {
+            lock.unlock();
+            release_drained(drained);
+            lock.lock();
             continue;
         }
         if (shutting_down_)
@@ -164,13 +172,13 @@ bool Pool::spin_for_work(std::unique_lock<std::mutex> &lock)
     ++spinning_;
     lock.unlock();
     for (int round = 0; round < spin_rounds; ++round) {
-        if (linked_count_.load(std::memory_order_relaxed) != 0)
+        if (linked_count_.load(std::memory_order_relaxed) != 0 || !inbound_.empty())
             break;
         cpu_relax();
     }
     lock.lock();
     --spinning_;
-    return !run_queue_.empty();
+    return has_ready_locked();
 }
 
 void Pool::run_batches(Worker &worker, Dispatchable &item)
@@ -178,7 +186,8 @@ void Pool::run_batches(Worker &worker, Dispatchable &item)
     // While this object is all there is to run and nobody idles, take its queued
     // invocations in small batches without the lock: fewer shared-counter round trips.
     constexpr uint32_t batch_limit = 32;
-    while (linked_count_.load(std::memory_order_relaxed) == 1 && idle_.load(std::memory_order_relaxed) == 0) {
+    auto alone = [this] { return linked_count_.load(std::memory_order_relaxed) == 1 && inbound_.empty(); };
+    while (alone() && idle_.load(std::memory_order_relaxed) == 0) {
         uint32_t epoch = item.cancel_epoch();
         uint32_t claimed = item.claim_batch(batch_limit);
         if (claimed == 0)
@@ -189,7 +198,7 @@ void Pool::run_batches(Worker &worker, Dispatchable &item)
         for (; started < claimed; ++started) {
             if (started > 0 && item.cancel_epoch() != epoch)
                 break; // the rest were cancelled before they started
-            if (started > 0 && linked_count_.load(std::memory_order_relaxed) != 1) {
+            if (started > 0 && !alone()) {
                 give_back_claimed(item, claimed - started, epoch); // another object's turn
                 claimed = started;
                 break;
