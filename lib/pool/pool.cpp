@@ -198,6 +198,11 @@ void Pool::push_inbound(Dispatchable &item)
     item.add_ref(); // the inbound stack's reference; the run queue takes it over
     if (!inbound_.push(item))
         return; // whoever pushed onto the empty stack has seen to a worker
+    // Every worker busy and the owner watching for blocked ones: the next worker to look
+    // for work takes it, and nothing here could add one. Pairs with the store-then-check
+    // of park() and monitor_tick(), so one side always sees the other.
+    if (idle_.load() == 0 && monitoring_.load())
+        return;
     Worker *to_wake;
     {
         std::lock_guard guard(lock_);
@@ -285,8 +290,8 @@ Worker *Pool::provide_worker_locked()
     // whether the busy ones are actually blocked.
     if (workers_ - long_running_ < cpu_count_ && spawn_worker_locked())
         return nullptr;
-    if (!monitoring_) {
-        monitoring_ = true;
+    if (!monitoring_.load(std::memory_order_relaxed)) {
+        monitoring_.store(true);
         owner_.request_monitoring();
     }
     return nullptr;
@@ -295,10 +300,16 @@ Worker *Pool::provide_worker_locked()
 bool Pool::monitor_tick()
 {
     std::lock_guard guard(lock_);
-    if (shutting_down_ || !has_ready_locked() || workers_ >= max_threads_) {
-        monitoring_ = false;
+    if (shutting_down_ || workers_ >= max_threads_) {
+        monitoring_.store(false);
         return false;
     }
+    // Cleared before looking, so that a poster skipping the lock (push_inbound) either
+    // sees it cleared or its object is seen here.
+    monitoring_.store(false);
+    if (!has_ready_locked())
+        return false;
+    monitoring_.store(true);
     if (idle_workers_ || starting_ > 0 || waking_ > 0 || spinning_ > 0)
         return true; // someone is about to take the work
     // Callbacks started since the last tick: the queue is moving, nobody is stuck.
@@ -380,7 +391,7 @@ void Pool::push_idle_locked(Worker &worker)
     if (idle_workers_)
         idle_workers_->prev_idle = &worker;
     idle_workers_ = &worker;
-    idle_.fetch_add(1, std::memory_order_relaxed);
+    idle_.fetch_add(1); // sequentially consistent: see push_inbound()
 }
 
 void Pool::remove_idle_locked(Worker &worker)

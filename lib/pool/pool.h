@@ -110,14 +110,23 @@ private:
     Worker *pop_idle_locked();
     void remove_idle_locked(Worker &worker);
 
-    std::atomic<uint32_t> refs_{1};
-    std::atomic<uint32_t> threads_alive_{0}; // workers and the owner; the last one frees the pool
+    // Cache lines apart: what every object's creation and destruction touches, what
+    // posting threads push to, what they read, and what the lock guards.
+    alignas(64) std::atomic<uint32_t> refs_{1};
+
+    alignas(64) std::atomic<uint32_t> threads_alive_{0}; // workers and the owner; the last one frees the pool
     std::atomic<tpuring_dispatch_mode> dispatch_mode_{TPURING_DISPATCH_DIRECT};
     RingOwner owner_;
 
-    CommandStack<Dispatchable, &Dispatchable::next_inbound_> inbound_;
-    mutable std::mutex lock_;
+    alignas(64) CommandStack<Dispatchable, &Dispatchable::next_inbound_> inbound_;
+
+    // Written under lock_, read by posters without it.
+    alignas(64) std::atomic<uint32_t> idle_{0};
+    std::atomic<bool> monitoring_{false}; // the owner is watching the run queue for stalls
+
+    alignas(64) mutable std::mutex lock_;
     RunQueue run_queue_;
+    std::atomic<uint32_t> linked_count_{0}; // objects on the run queue; read as a hint without lock_
     Worker *all_workers_ = nullptr;
     Worker *idle_workers_ = nullptr; // LIFO: the most recently parked is woken first
     Worker *spare_records_ = nullptr;
@@ -125,15 +134,12 @@ private:
     uint32_t starting_ = 0;      // created, not yet looking for work
     uint32_t waking_ = 0;        // taken off the idle list, not yet looking for work
     uint32_t spinning_ = 0;      // looking for work for a moment before parking
-    std::atomic<uint32_t> idle_{0};         // written under lock_, read as a hint without it
-    std::atomic<uint32_t> linked_count_{0}; // objects on the run queue; likewise
     uint32_t busy_ = 0;          // running an invocation
     uint32_t long_running_ = 0;  // of the busy, marked may-run-long
     uint32_t max_threads_ = 500;
     uint32_t min_threads_ = 0;
     TP_POOL_STACK_INFORMATION stack_{1024 * 1024, 4096};
     bool shutting_down_ = false;
-    bool monitoring_ = false; // the owner is watching the run queue for stalls
     uint64_t invocations_at_tick_ = 0;
     uint64_t retired_invocations_ = 0; // of workers that are gone
     uint64_t workers_started_ = 0;

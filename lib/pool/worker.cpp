@@ -242,6 +242,12 @@ bool Pool::park(std::unique_lock<std::mutex> &lock, Worker &worker)
 {
     worker.wake_word.store(0, std::memory_order_relaxed);
     push_idle_locked(worker);
+    // A poster that saw no idle worker did not take the lock: look once more now that
+    // this one counts as idle (see push_inbound()).
+    if (!inbound_.empty()) {
+        remove_idle_locked(worker);
+        return true;
+    }
     lock.unlock();
     for (;;) {
         int rc = futex_wait(&worker.wake_word, 0, &idle_retire_after);
