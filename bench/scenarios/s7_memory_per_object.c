@@ -2,7 +2,9 @@
  * their number. 100,000 work objects always; 10,000 timer objects (set an hour ahead, so
  * any scheduling structure is included) and 10,000 armed waits where the implementation
  * provides them - fewer, because some implementations insert timers into a sorted list
- * (quadratic in the count) or start a thread per 63 waits. */
+ * (quadratic in the count) or start a thread per 63 waits. Every kind stays alive until
+ * all are measured: memory freed by one kind would otherwise be reused by the next and
+ * hide its cost. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +27,20 @@ static void **allocate_touched_slots(size_t count)
     return slots;
 }
 
-static int measure_work_objects(const struct scenario_run *run, size_t count)
+/* What is alive until the end of the scenario. */
+struct s7_objects {
+    size_t work_count, timer_count, wait_count;
+    PTP_WORK *works;
+#ifdef BENCH_HAVE_TIMERS
+    PTP_TIMER *timers;
+#endif
+#ifdef BENCH_HAVE_WAITS
+    PTP_WAIT *waits;
+    HANDLE never_set;
+#endif
+};
+
+static int measure_work_objects(const struct scenario_run *run, struct s7_objects *alive, size_t count)
 {
     PTP_WORK *works = (PTP_WORK *)allocate_touched_slots(count);
     if (!works)
@@ -36,9 +51,8 @@ static int measure_work_objects(const struct scenario_run *run, size_t count)
             return scenario_fail("S7", "CreateThreadpoolWork");
     uint64_t after = portable_rss_bytes();
     int threads = portable_thread_count();
-    for (size_t i = 0; i < count; i++)
-        CloseThreadpoolWork(works[i]);
-    free(works);
+    alive->works = works;
+    alive->work_count = count;
     bench_emit(run->impl, "S7", "bytes_per_work", (double)(after - before) / (double)count, threads);
     return 0;
 }
@@ -51,7 +65,7 @@ static VOID CALLBACK unused_timer_callback(PTP_CALLBACK_INSTANCE instance, PVOID
     (void)timer;
 }
 
-static int measure_timer_objects(const struct scenario_run *run, size_t count)
+static int measure_timer_objects(const struct scenario_run *run, struct s7_objects *alive, size_t count)
 {
     PTP_TIMER *timers = (PTP_TIMER *)allocate_touched_slots(count);
     if (!timers)
@@ -65,12 +79,8 @@ static int measure_timer_objects(const struct scenario_run *run, size_t count)
     }
     uint64_t after = portable_rss_bytes();
     int threads = portable_thread_count();
-    for (size_t i = 0; i < count; i++) {
-        SetThreadpoolTimer(timers[i], NULL, 0, 0);
-        WaitForThreadpoolTimerCallbacks(timers[i], TRUE);
-        CloseThreadpoolTimer(timers[i]);
-    }
-    free(timers);
+    alive->timers = timers;
+    alive->timer_count = count;
     bench_emit(run->impl, "S7", "bytes_per_timer", (double)(after - before) / (double)count, threads);
     return 0;
 }
@@ -88,7 +98,7 @@ static VOID CALLBACK unused_wait_callback(PTP_CALLBACK_INSTANCE instance, PVOID 
 
 /* All waits watch one never-signalled event, so only the wait objects and their arming
  * are counted, not a kernel object each. */
-static int measure_armed_waits(const struct scenario_run *run, size_t count)
+static int measure_armed_waits(const struct scenario_run *run, struct s7_objects *alive, size_t count)
 {
     HANDLE never_set = CreateEventW(NULL, TRUE, FALSE, NULL);
     PTP_WAIT *waits = (PTP_WAIT *)allocate_touched_slots(count);
@@ -102,13 +112,9 @@ static int measure_armed_waits(const struct scenario_run *run, size_t count)
     }
     uint64_t after = portable_rss_bytes();
     int threads = portable_thread_count();
-    for (size_t i = 0; i < count; i++) {
-        SetThreadpoolWait(waits[i], NULL, NULL);
-        WaitForThreadpoolWaitCallbacks(waits[i], TRUE);
-        CloseThreadpoolWait(waits[i]);
-    }
-    free(waits);
-    CloseHandle(never_set);
+    alive->waits = waits;
+    alive->wait_count = count;
+    alive->never_set = never_set;
     bench_emit(run->impl, "S7", "bytes_per_armed_wait", (double)(after - before) / (double)count, threads);
     return 0;
 }
@@ -126,14 +132,35 @@ int scenario_s7_memory_per_object(const struct scenario_run *run)
     WaitForThreadpoolWorkCallbacks(warm, FALSE);
     CloseThreadpoolWork(warm);
 
-    int status = measure_work_objects(run, count);
+    struct s7_objects alive;
+    memset(&alive, 0, sizeof alive);
+    int status = measure_work_objects(run, &alive, count);
 #ifdef BENCH_HAVE_TIMERS
     if (status == 0)
-        status = measure_timer_objects(run, count / 10);
+        status = measure_timer_objects(run, &alive, count / 10);
 #endif
 #ifdef BENCH_HAVE_WAITS
     if (status == 0)
-        status = measure_armed_waits(run, count / 10);
+        status = measure_armed_waits(run, &alive, count / 10);
+    for (size_t i = 0; i < alive.wait_count; i++) {
+        SetThreadpoolWait(alive.waits[i], NULL, NULL);
+        WaitForThreadpoolWaitCallbacks(alive.waits[i], TRUE);
+        CloseThreadpoolWait(alive.waits[i]);
+    }
+    free(alive.waits);
+    if (alive.never_set)
+        CloseHandle(alive.never_set);
 #endif
+#ifdef BENCH_HAVE_TIMERS
+    for (size_t i = 0; i < alive.timer_count; i++) {
+        SetThreadpoolTimer(alive.timers[i], NULL, 0, 0);
+        WaitForThreadpoolTimerCallbacks(alive.timers[i], TRUE);
+        CloseThreadpoolTimer(alive.timers[i]);
+    }
+    free(alive.timers);
+#endif
+    for (size_t i = 0; i < alive.work_count; i++)
+        CloseThreadpoolWork(alive.works[i]);
+    free(alive.works);
     return status;
 }

@@ -45,7 +45,6 @@ WaitTimeout WaitTimeout::from_milliseconds(DWORD milliseconds)
 Wait::Wait(const ObjectSettings &settings, PTP_WAIT_CALLBACK callback, void *context)
     : CallbackObject(settings, context), callback_(callback)
 {
-    op_completion_.wait = this;
     timeout_entry_.target = this;
 }
 
@@ -136,12 +135,12 @@ void Wait::timer_expired()
     request_owner_service();
 }
 
-void Wait::OpCompletion::complete(int32_t res, uint32_t)
+void Wait::complete(int32_t res, uint32_t)
 {
-    wait->op_res_ = res;
-    wait->op_done_ = true;
-    wait->request_owner_service();
-    wait->release(); // the op's reference
+    op_res_ = res;
+    op_done_ = true;
+    request_owner_service();
+    release(); // the op's reference
 }
 
 void Wait::run_on_owner(uring::Ring &ring)
@@ -202,7 +201,7 @@ void Wait::arm_op(uring::Ring &ring)
     case kobj::ObjectType::Descriptor: {
         io_uring_sqe *sqe = ring.next_sqe();
         io_uring_prep_poll_add(sqe, active_->poll_fd(), POLLIN);
-        sqe->user_data = reinterpret_cast<uintptr_t>(static_cast<uring::Completion *>(&op_completion_));
+        sqe->user_data = op_user_data();
         op_ = Op::poll;
         break;
     }
@@ -227,7 +226,7 @@ void Wait::arm_op(uring::Ring &ring)
         }
         io_uring_sqe *sqe = ring.next_sqe();
         uring::prep_futex_wait(sqe, reinterpret_cast<const uint32_t *>(active_->futex_word()), seen,
-                               reinterpret_cast<uintptr_t>(static_cast<uring::Completion *>(&op_completion_)));
+                               op_user_data());
         op_ = Op::futex;
         break;
     }
@@ -249,7 +248,7 @@ void Wait::cancel_op(uring::Ring &ring)
     if (op_cancel_sent_)
         return;
     io_uring_sqe *sqe = ring.next_sqe();
-    io_uring_prep_cancel64(sqe, reinterpret_cast<uintptr_t>(static_cast<uring::Completion *>(&op_completion_)), 0);
+    io_uring_prep_cancel64(sqe, op_user_data(), 0);
     sqe->user_data = reinterpret_cast<uintptr_t>(static_cast<uring::Completion *>(&ignored_completion));
     op_cancel_sent_ = true;
 }

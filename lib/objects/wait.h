@@ -13,8 +13,8 @@
 #pragma once
 
 #include <atomic>
-#include <mutex>
 
+#include "base/word_lock.h"
 #include "kobj/ref.h"
 #include "kobj/waitable.h"
 #include "objects/callback_object.h"
@@ -33,7 +33,7 @@ struct WaitTimeout {
     static WaitTimeout from_milliseconds(DWORD milliseconds);
 };
 
-class Wait : public CallbackObject, private pool::OwnerCommand {
+class Wait : public CallbackObject, private pool::OwnerCommand, private uring::Completion {
 public:
     // A wait that is not armed; create with create_object(…, NeedsTimer::yes, …).
     Wait(const ObjectSettings &settings, PTP_WAIT_CALLBACK callback, void *context);
@@ -62,13 +62,9 @@ protected:
     virtual bool rearm_after_trigger(WaitTimeout &) { return false; }
 
 private:
-    class OpCompletion final : public uring::Completion {
-    public:
-        void complete(int32_t res, uint32_t flags) override;
-        Wait *wait = nullptr;
-    };
-
     void run_on_owner(uring::Ring &ring) override;
+    void complete(int32_t res, uint32_t flags) override; // the futex or poll op
+    uint64_t op_user_data() { return reinterpret_cast<uintptr_t>(static_cast<uring::Completion *>(this)); }
     void request_owner_service();
     void apply_request(uring::Ring &ring);
     void trigger(TP_WAIT_RESULT result);
@@ -81,26 +77,27 @@ private:
 
     const PTP_WAIT_CALLBACK callback_;
 
-    // The request, guarded by lock_.
-    std::mutex lock_;
-    kobj::Ref<kobj::Waitable> requested_;
-    WaitTimeout requested_timeout_;
-    uint64_t request_seq_ = 0;
-    bool untriggered_ = false; // the latest arming has neither been signalled nor timed out
+    // Laid out small: armed waits exist by the hundred thousand. Sequence numbers only
+    // ever compare for equality, so 32 bits that wrap are enough.
+    WordLock lock_;
+    // Guarded by lock_: the latest request, and results not yet handed to invocations.
+    uint32_t request_seq_ = 0;
     uint32_t signalled_pending_ = 0; // results of queued invocations, handed out signalled first
     uint32_t timed_out_pending_ = 0;
+    WaitTimeout requested_timeout_;
+    kobj::Ref<kobj::Waitable> requested_;
+    bool untriggered_ = false; // the latest arming has neither been signalled nor timed out
 
-    // The ring owner's side.
-    uint64_t applied_seq_ = 0;
-    kobj::Ref<kobj::Waitable> active_;
+    // Owner thread only: what is applied and in flight.
+    enum class Op : uint8_t { none, futex, poll } op_ = Op::none;
     bool registered_waiter_ = false;
     bool timeout_fired_ = false;
-    enum class Op : uint8_t { none, futex, poll } op_ = Op::none;
-    uint64_t op_seq_ = 0;
     bool op_cancel_sent_ = false;
-    int32_t op_res_ = 0;
     bool op_done_ = false;
-    OpCompletion op_completion_;
+    uint32_t applied_seq_ = 0;
+    uint32_t op_seq_ = 0;
+    int32_t op_res_ = 0;
+    kobj::Ref<kobj::Waitable> active_;
     pool::TimerEntry timeout_entry_;
 };
 
