@@ -33,6 +33,6 @@ extern "C" TPURING_API BOOL tpuring_QueueUserWorkItem(LPTHREAD_START_ROUTINE Fun
     auto *item = objects::create_object<legacy::WorkItem>(&environment, objects::NeedsTimer::no, Function, Context);
     if (!item)
         return FALSE;
-    item->post();
+    item->submit();
     return TRUE;
 }

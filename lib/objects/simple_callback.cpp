@@ -33,6 +33,6 @@ extern "C" TPURING_API BOOL tpuring_TrySubmitThreadpoolCallback(PTP_SIMPLE_CALLB
     auto *callback = create_object<SimpleCallback>(pcbe, NeedsTimer::no, pfns, pv);
     if (!callback)
         return FALSE;
-    callback->post();
+    callback->submit();
     return TRUE;
 }

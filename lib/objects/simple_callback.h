@@ -10,6 +10,16 @@ class OneShotCallback : public CallbackObject {
 public:
     using CallbackObject::CallbackObject;
 
+    // Queues its one invocation. Without a cleanup group nobody else can reach it, so the
+    // pool may keep it on the submitting worker's own queue.
+    void submit()
+    {
+        if (extras() && extras()->group)
+            post();
+        else
+            pool().post_one_shot(*this);
+    }
+
 private:
     void after_invocation() final { close(); }
 };

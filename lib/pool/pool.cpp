@@ -190,6 +190,51 @@ void Pool::post_first(Dispatchable &item)
         push_inbound(item);
 }
 
+void Pool::post_one_shot(Dispatchable &item)
+{
+    Worker *worker = current_worker();
+    const Dispatchable::Traits &traits = item.traits();
+    bool plain = traits.priority == Priority::normal && !traits.runs_long && !traits.persistent;
+    if (!worker || worker->pool != this || !plain || dispatch_mode() != TPURING_DISPATCH_DIRECT) {
+        post(item);
+        return;
+    }
+    item.queued_.store(1, std::memory_order_relaxed);
+    if (!worker->local.push(item)) {
+        item.queued_.store(0, std::memory_order_relaxed);
+        post(item); // full: the shared queues take it
+        return;
+    }
+    // As in push_inbound: nobody idle and the owner watching for blocked workers: whoever
+    // looks for work next steals it if this worker has not run it by then.
+    if (idle_.load() == 0 && monitoring_.load())
+        return;
+    Worker *to_wake;
+    {
+        std::lock_guard guard(lock_);
+        to_wake = provide_worker_locked();
+    }
+    wake(to_wake);
+}
+
+Dispatchable *Pool::begin_local_invocation(Dispatchable *item)
+{
+    if (item) {
+        item->add_ref(); // the invocation's reference; the queue's goes with the object's close
+        item->activity_.fetch_add(Dispatchable::one_running | Dispatchable::one_associated);
+        item->queued_.store(0, std::memory_order_relaxed);
+    }
+    return item;
+}
+
+bool Pool::any_local_work_locked() const
+{
+    for (Worker *worker = all_workers_; worker; worker = worker->next_all)
+        if (!worker->local.empty())
+            return true;
+    return false;
+}
+
 void Pool::push_inbound(Dispatchable &item)
 {
     // Once in the stack is enough: the drain links it with whatever count it has then.

@@ -50,6 +50,12 @@ public:
             post_first(item);
     }
 
+    // Queues the single invocation of a new one-shot object that nobody else can reach (no
+    // handle, no cleanup group). Submitted by one of this pool's workers, a plain one
+    // (normal priority, not long, not persistent) goes to that worker's own queue in direct
+    // mode, which then owns the caller's reference.
+    void post_one_shot(Dispatchable &item);
+
     // Queues one invocation from the ring owner itself (timer expiries, wait completions):
     // always straight onto the run queue.
     void post_from_owner(Dispatchable &item)
@@ -89,7 +95,17 @@ private:
     // next_inbound_: release them after unlocking.
     [[nodiscard]] Dispatchable *drain_inbound_locked();
     static void release_drained(Dispatchable *drained);
-    bool has_ready_locked() const { return !run_queue_.empty() || !inbound_.empty(); }
+    bool has_ready_locked() const { return !run_queue_.empty() || !inbound_.empty() || any_local_work_locked(); }
+    bool any_local_work_locked() const;
+    // Whether the shared queues hold anything (read without the lock, as a hint).
+    bool shared_work_waiting() const
+    {
+        return linked_count_.load(std::memory_order_relaxed) != 0 || !inbound_.empty();
+    }
+    // Starts an invocation of an object taken from a worker's queue: counted running, with
+    // the invocation's reference. Passes nullptr through.
+    static Dispatchable *begin_local_invocation(Dispatchable *item);
+    void run_claimed(Worker &worker, Dispatchable &item);
     // Makes sure someone will run the queued work: wakes an idle worker, starts one, or
     // asks the owner to watch for stalls. Returns the worker to wake after unlocking.
     Worker *provide_worker_locked();

@@ -90,6 +90,24 @@ Dispatchable *Pool::claim_locked(Worker &worker, Dispatchable *&unlinked)
     if (busy_ >= max_threads_)
         return nullptr;
     Dispatchable *item = run_queue_.front();
+    // The worker's own queue holds normal-priority one-shots: after high-priority objects,
+    // before low ones, and taking turns with the normal run queue.
+    bool local_first = !item || item->priority() == Priority::low ||
+                       (item->priority() == Priority::normal && worker.local_turn);
+    Dispatchable *local = local_first ? begin_local_invocation(worker.local.pop()) : nullptr;
+    if (!local && !item) {
+        for (Worker *other = all_workers_; other && !local; other = other->next_all)
+            if (other != &worker)
+                local = begin_local_invocation(other->local.steal());
+    }
+    if (local) {
+        worker.local_turn = false;
+        worker.busy = true;
+        ++busy_;
+        count_invocation(worker);
+        return local;
+    }
+    worker.local_turn = true;
     if (!item)
         return nullptr;
     item->add_ref(); // the invocation's reference
@@ -128,12 +146,16 @@ void Pool::worker_main(Worker &worker)
             release_drained(drained);
             if (unlinked)
                 unlinked->release(); // the run queue's reference; ours keeps it alive
-            worker.in_callback.store(true, std::memory_order_relaxed);
-            bool associated = item->invoke(worker);
-            item->end_invocations(1, associated ? 1 : 0);
-            run_batches(worker, *item);
-            worker.in_callback.store(false, std::memory_order_relaxed);
-            item->release();
+            run_claimed(worker, *item);
+            // Its own one-shots next, without the lock, while the shared queues are empty.
+            // A worker whose callback was marked long goes back through the lock first.
+            while (!worker.marked_long && !shared_work_waiting()) {
+                Dispatchable *next = begin_local_invocation(worker.local.pop());
+                if (!next)
+                    break;
+                count_invocation(worker);
+                run_claimed(worker, *next);
+            }
             lock.lock();
             worker.busy = false;
             --busy_;
@@ -163,6 +185,16 @@ void Pool::worker_main(Worker &worker)
     thread_exited();
 }
 
+void Pool::run_claimed(Worker &worker, Dispatchable &item)
+{
+    worker.in_callback.store(true, std::memory_order_relaxed);
+    bool associated = item.invoke(worker);
+    item.end_invocations(1, associated ? 1 : 0);
+    run_batches(worker, item);
+    worker.in_callback.store(false, std::memory_order_relaxed);
+    item.release(); // the invocation's reference
+}
+
 bool Pool::spin_for_work(std::unique_lock<std::mutex> &lock)
 {
     // One worker at a time looks for new work for a few microseconds before parking: a
@@ -172,7 +204,7 @@ bool Pool::spin_for_work(std::unique_lock<std::mutex> &lock)
     ++spinning_;
     lock.unlock();
     for (int round = 0; round < spin_rounds; ++round) {
-        if (linked_count_.load(std::memory_order_relaxed) != 0 || !inbound_.empty())
+        if (shared_work_waiting())
             break;
         cpu_relax();
     }
@@ -186,7 +218,9 @@ void Pool::run_batches(Worker &worker, Dispatchable &item)
     // While this object is all there is to run and nobody idles, take its queued
     // invocations in small batches without the lock: fewer shared-counter round trips.
     constexpr uint32_t batch_limit = 32;
-    auto alone = [this] { return linked_count_.load(std::memory_order_relaxed) == 1 && inbound_.empty(); };
+    auto alone = [&] {
+        return linked_count_.load(std::memory_order_relaxed) == 1 && inbound_.empty() && worker.local.empty();
+    };
     while (alone() && idle_.load(std::memory_order_relaxed) == 0) {
         uint32_t epoch = item.cancel_epoch();
         uint32_t claimed = item.claim_batch(batch_limit);
@@ -244,7 +278,7 @@ bool Pool::park(std::unique_lock<std::mutex> &lock, Worker &worker)
     push_idle_locked(worker);
     // A poster that saw no idle worker did not take the lock: look once more now that
     // this one counts as idle (see push_inbound()).
-    if (!inbound_.empty()) {
+    if (!inbound_.empty() || any_local_work_locked()) {
         remove_idle_locked(worker);
         return true;
     }

@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#include "pool/local_queue.h"
+
 namespace tpuring::pool {
 
 class Pool;
@@ -25,6 +27,9 @@ struct Worker {
     std::atomic<bool> in_callback{false};
     int64_t cpu_ns_at_tick = 0; // owner's last sample of this thread's CPU time
     std::atomic<uint64_t> invocations{0}; // written by this worker only
+    // One-shot callbacks its callbacks submitted; others steal from it.
+    LocalQueue local;
+    bool local_turn = false; // normal priority alternates between it and the run queue
 
     // Pool-lock-guarded links: all workers, and the LIFO list of idle ones.
     Worker *next_all = nullptr;
