@@ -61,9 +61,13 @@ public:
         return item;
     }
 
-    bool empty() const
+    bool empty() const { return size() == 0; }
+    // Approximate while the owner or thieves are at work.
+    uint32_t size() const
     {
-        return top_.load(std::memory_order_seq_cst) >= bottom_.load(std::memory_order_seq_cst);
+        int64_t top = top_.load(std::memory_order_seq_cst);
+        int64_t bottom = bottom_.load(std::memory_order_seq_cst);
+        return bottom > top ? static_cast<uint32_t>(bottom - top) : 0;
     }
 
 private:

@@ -175,6 +175,8 @@ void Pool::query_stats(tpuring_pool_stats &stats)
     stats.max_workers = max_threads_;
     stats.min_workers = min_threads_;
     stats.ready_objects = linked_count_.load(std::memory_order_relaxed);
+    for (Worker *worker = all_workers_; worker; worker = worker->next_all)
+        stats.ready_objects += worker->local.size();
     stats.callbacks_run = invocations_locked();
     stats.workers_started = workers_started_;
     stats.workers_retired = workers_retired_;

@@ -41,7 +41,7 @@ typedef struct tpuring_pool_stats {
     DWORD idle_workers;      /* of those, parked waiting for work */
     DWORD max_workers;       /* SetThreadpoolThreadMaximum */
     DWORD min_workers;       /* SetThreadpoolThreadMinimum */
-    DWORD ready_objects;     /* objects with callbacks queued on the run queues */
+    DWORD ready_objects;     /* objects with callbacks queued (run queues and workers' own queues) */
     ULONGLONG callbacks_run; /* callbacks started since the pool was created */
     ULONGLONG workers_started;
     ULONGLONG workers_retired;
