@@ -46,6 +46,7 @@ public:
     void stop_sources() override { arm(nullptr, {}); }
     void cancel_pending() override;
     void timer_expired() override;
+    bool expires_on_owner_only() const override { return true; } // its state is the owner's
 
     PTP_WAIT handle() { return reinterpret_cast<PTP_WAIT>(this); }
     static Wait *from(PTP_WAIT handle) { return reinterpret_cast<Wait *>(handle); }

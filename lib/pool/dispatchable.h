@@ -65,9 +65,12 @@ public:
     // the pool ends it afterwards. Returns whether it is still associated (no disassociate).
     virtual bool invoke(Worker &worker) = 0;
 
-    // The ring owner calls this when a timer entry targeting the object expires; the
-    // default queues one invocation.
+    // Called when a timer entry targeting the object expires (under the timer service's
+    // lock, by the ring owner or an idle worker that watched the clock); the default queues
+    // one invocation.
     virtual void timer_expired();
+    // Whether timer_expired() must run on the ring owner (by default any thread may fire it).
+    virtual bool expires_on_owner_only() const { return false; }
     // Whether a timer entry targeting the object may be scheduled now (asked under the
     // timer service's lock); a closed timer refuses.
     virtual bool accepts_timer_schedule() const { return true; }

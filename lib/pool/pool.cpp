@@ -448,6 +448,8 @@ void Pool::remove_idle_locked(Worker &worker)
         worker.next_idle->prev_idle = worker.prev_idle;
     worker.next_idle = worker.prev_idle = nullptr;
     worker.idle = false;
+    if (timer_watcher_ == &worker)
+        timer_watcher_ = nullptr;
     idle_.fetch_sub(1, std::memory_order_relaxed);
 }
 

@@ -145,6 +145,7 @@ private:
     std::atomic<uint32_t> linked_count_{0}; // objects on the run queue; read as a hint without lock_
     Worker *all_workers_ = nullptr;
     Worker *idle_workers_ = nullptr; // LIFO: the most recently parked is woken first
+    Worker *timer_watcher_ = nullptr; // the idle worker sleeping until the earliest timer
     Worker *spare_records_ = nullptr;
     uint32_t workers_ = 0;       // alive, including starting
     uint32_t starting_ = 0;      // created, not yet looking for work

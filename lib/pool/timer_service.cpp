@@ -45,6 +45,12 @@ bool TimerService::unschedule_locked(TimerEntry &entry)
     return true;
 }
 
+void TimerService::publish_head_locked()
+{
+    TimerEntry *head = heaps_[static_cast<int>(TimerClock::monotonic)].top();
+    monotonic_head_key_.store(head ? head->latest_ns : INT64_MAX, std::memory_order_release);
+}
+
 void TimerService::mark_dirty_from_owner() { dirty_.store(true, std::memory_order_release); }
 
 void TimerService::mark_dirty()
@@ -78,6 +84,7 @@ bool TimerService::schedule(TimerEntry &entry, TimerClock clock, int64_t due_ns,
             earlier_than_armed = heap.top() == &entry &&
                                  entry.latest_ns < armed_key_[static_cast<int>(clock)].load(std::memory_order_acquire);
         }
+        publish_head_locked();
     }
     // After unlocking: it may be the last reference, and the destructor takes the lock.
     if (refused && cancelled)
@@ -93,6 +100,8 @@ bool TimerService::cancel(TimerEntry &entry)
     {
         std::lock_guard guard(lock_);
         cancelled = unschedule_locked(entry);
+        if (cancelled)
+            publish_head_locked();
     }
     // A kernel timeout armed for it just wakes the owner for nothing: cheaper than a
     // system call on every cancel.
@@ -107,13 +116,16 @@ bool TimerService::is_scheduled(const TimerEntry &entry)
     return entry.heap_index >= 0;
 }
 
-void TimerService::fire_due(TimerClock clock)
+bool TimerService::fire_due_on_worker() { return fire_due(TimerClock::monotonic, false); }
+
+bool TimerService::fire_due(TimerClock clock, bool on_owner)
 {
     // Expiries are delivered under the lock: a cancel that returns has either removed the
     // entry or seen its callback queued, so a following wait for callbacks covers it.
     // One-shot entries hand back the schedule's reference, dropped after unlocking (the
     // last reference may free the object, whose destructor takes this lock).
     constexpr int batch = 64;
+    bool posted = false;
     for (;;) {
         Dispatchable *spent[batch];
         int count = 0;
@@ -128,6 +140,9 @@ void TimerService::fire_due(TimerClock clock)
                 // timers whose windows overlap fire together.
                 if (!entry || entry->due_ns() > now)
                     break;
+                if (!on_owner && entry->target->expires_on_owner_only())
+                    break; // the owner's kernel timeout is armed for it
+                posted = true;
                 if (count == batch) {
                     more = true;
                     break;
@@ -152,11 +167,12 @@ void TimerService::fire_due(TimerClock clock)
                 entry->latest_ns = saturating_add(next, int64_t(entry->window_ms) * ns_per_ms);
                 heaps_[static_cast<int>(entry->clock)].push(*entry);
             }
+            publish_head_locked();
         }
         for (int i = 0; i < count; ++i)
             spent[i]->release();
         if (!more)
-            return;
+            return posted;
     }
 }
 
@@ -173,7 +189,7 @@ void TimerService::service(uring::Ring &ring)
     dirty_.store(false, std::memory_order_relaxed);
     // Fire both clocks first: a periodic absolute timer moves to the monotonic heap.
     for (int i = 0; i < timer_clock_count; ++i)
-        fire_due(static_cast<TimerClock>(i));
+        fire_due(static_cast<TimerClock>(i), true);
     for (int i = 0; i < timer_clock_count; ++i) {
         auto clock = static_cast<TimerClock>(i);
         int64_t key;

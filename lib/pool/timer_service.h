@@ -36,6 +36,14 @@ public:
     bool cancel(TimerEntry &entry);
     bool is_scheduled(const TimerEntry &entry);
 
+    // The key (latest expiry) of the earliest monotonic entry, INT64_MAX when none: an idle
+    // worker may sleep until then and fire it itself (one wake-up instead of two).
+    int64_t next_monotonic_key() const { return monotonic_head_key_.load(std::memory_order_acquire); }
+    // A worker whose sleep until next_monotonic_key() ended: posts what is due on the
+    // monotonic clock, up to the first entry only the owner may fire. Returns whether it
+    // posted anything.
+    bool fire_due_on_worker();
+
     // Ring owner: posts due expiries and re-arms the kernel timeouts. Cheap when nothing
     // changed.
     bool needs_service() const { return dirty_.load(std::memory_order_acquire); }
@@ -63,7 +71,9 @@ private:
         void complete(int32_t, uint32_t) override {}
     };
 
-    void fire_due(TimerClock clock);
+    // Returns whether it posted anything; off the owner it stops at owner-only targets.
+    bool fire_due(TimerClock clock, bool on_owner);
+    void publish_head_locked();
     void arm(uring::Ring &ring, TimerClock clock, int64_t key);
     bool unschedule_locked(TimerEntry &entry);
     void mark_dirty();
@@ -77,6 +87,7 @@ private:
     // against it to decide whether the owner must re-arm.
     std::atomic<int64_t> armed_key_[timer_clock_count] = {INT64_MAX, INT64_MAX};
     std::atomic<bool> dirty_{false};
+    std::atomic<int64_t> monotonic_head_key_{INT64_MAX};
     KernelTimeout timeouts_[timer_clock_count];
     IgnoredCompletion ignored_;
     bool initialised_ = false;

@@ -3,8 +3,10 @@
 #include <cerrno>
 #include <csignal>
 #include <new>
+#include <sys/prctl.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/fast_tls.h"
 #include "base/spin.h"
 #include "pool/pool.h"
@@ -23,6 +25,9 @@ void *worker_thread(void *arg)
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, nullptr); // signals belong to the application's threads
+    // Timed sleeps end on time (the default slack is 50 us): the timer watcher's sleep is a
+    // timer's due time.
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     auto *worker = static_cast<Worker *>(arg);
     this_thread_worker = worker;
     worker->pool->worker_main(*worker);
@@ -282,9 +287,26 @@ bool Pool::park(std::unique_lock<std::mutex> &lock, Worker &worker)
         remove_idle_locked(worker);
         return true;
     }
+    // One idle worker watches the clock: it sleeps until the earliest timer at the latest
+    // and fires it itself, so that a timer callback costs one wake-up, not the owner's and
+    // then a worker's. The owner's kernel timeout stays armed behind it.
+    const bool watching = timer_watcher_ == nullptr;
+    if (watching)
+        timer_watcher_ = &worker;
     lock.unlock();
     for (;;) {
-        int rc = futex_wait(&worker.wake_word, 0, &idle_retire_after);
+        timespec timeout = idle_retire_after;
+        bool timer_due_at_timeout = false;
+        if (watching) {
+            int64_t key = timers().next_monotonic_key();
+            int64_t left = key == INT64_MAX ? INT64_MAX : key - monotonic_ns();
+            if (left < idle_retire_after.tv_sec * 1'000'000'000LL) {
+                left = std::max<int64_t>(left, 0);
+                timeout = {static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+                timer_due_at_timeout = true;
+            }
+        }
+        int rc = futex_wait(&worker.wake_word, 0, &timeout);
         int err = rc == 0 ? 0 : errno;
         if (worker.wake_word.load(std::memory_order_acquire) == 1) {
             lock.lock();
@@ -296,6 +318,17 @@ bool Pool::park(std::unique_lock<std::mutex> &lock, Worker &worker)
         lock.lock();
         if (worker.wake_word.load(std::memory_order_acquire) == 1) {
             --waking_; // a waker took us off the idle list meanwhile
+            return true;
+        }
+        if (timer_due_at_timeout) {
+            // Leave the idle list as if woken, so that the callback fired below wakes nobody
+            // else: this worker takes it.
+            remove_idle_locked(worker);
+            ++waking_;
+            lock.unlock();
+            timers().fire_due_on_worker();
+            lock.lock();
+            --waking_;
             return true;
         }
         if (shutting_down_ || (workers_ > min_threads_ && !worker.persistent)) {
