@@ -42,15 +42,15 @@ uint32_t online_cpus()
 
 void Dispatchable::timer_expired() { pool_.post_from_owner(*this); }
 
-Pool::Pool() : owner_(*this), cpu_count_(online_cpus()) {}
+Pool::Pool(bool immortal) : immortal_(immortal), owner_(*this), cpu_count_(online_cpus()) {}
 
-Pool *Pool::create(DWORD *error)
+Pool *Pool::create(DWORD *error, bool immortal)
 {
     if (uring::unsupported_reason()) {
         *error = ERROR_NOT_SUPPORTED;
         return nullptr;
     }
-    Pool *pool = new (std::nothrow) Pool();
+    Pool *pool = new (std::nothrow) Pool(immortal);
     if (!pool) {
         *error = ERROR_NOT_ENOUGH_MEMORY;
         return nullptr;
@@ -70,7 +70,7 @@ Pool *Pool::default_pool()
     struct Holder {
         Pool *pool;
         DWORD error = ERROR_SUCCESS;
-        Holder() { pool = Pool::create(&error); }
+        Holder() { pool = Pool::create(&error, true); }
     };
     static Holder holder; // lives for the process; never released
     if (!holder.pool)
@@ -80,7 +80,7 @@ Pool *Pool::default_pool()
 
 void Pool::release()
 {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    if (!immortal_ && refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
         begin_shutdown();
 }
 

@@ -24,7 +24,8 @@ namespace tpuring::pool {
 class Pool {
 public:
     // A new pool with its ring-owner thread running; nullptr with *error set on failure.
-    static Pool *create(DWORD *error);
+    // An immortal pool (the default one) is never freed and counts no references.
+    static Pool *create(DWORD *error, bool immortal = false);
 
     // The process's default pool, created on first use; nullptr with the last error set
     // when it cannot be created.
@@ -32,7 +33,14 @@ public:
 
     // References: the creator's, and one per bound object. When the last goes the pool
     // drains its queues and its threads exit; the last thread frees it.
-    void add_ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+    // Every object holds one: on the default pool, which lives for the process, counting
+    // them would only make every thread that creates or frees an object contend for
+    // one cache line.
+    void add_ref()
+    {
+        if (!immortal_)
+            refs_.fetch_add(1, std::memory_order_relaxed);
+    }
     void release();
 
     void set_max_threads(DWORD count);
@@ -84,7 +92,7 @@ public:
     void worker_main(Worker &worker);
 
 private:
-    Pool();
+    explicit Pool(bool immortal);
     ~Pool() = default;
 
     void post_first(Dispatchable &item);
@@ -129,6 +137,7 @@ private:
     // Cache lines apart: what every object's creation and destruction touches, what
     // posting threads push to, what they read, and what the lock guards.
     alignas(64) std::atomic<uint32_t> refs_{1};
+    const bool immortal_;
 
     alignas(64) std::atomic<uint32_t> threads_alive_{0}; // workers and the owner; the last one frees the pool
     std::atomic<tpuring_dispatch_mode> dispatch_mode_{TPURING_DISPATCH_DIRECT};
