@@ -8,19 +8,23 @@ namespace tpuring::objects {
 
 class OneShotCallback : public CallbackObject {
 public:
-    using CallbackObject::CallbackObject;
-
-    // Queues its one invocation. Without a cleanup group nobody else can reach it, so the
-    // pool may keep it on the submitting worker's own queue.
-    void submit()
+    OneShotCallback(const ObjectSettings &settings, void *context)
+        : CallbackObject(with_privacy(settings), context)
     {
-        if (extras() && extras()->group)
-            post();
-        else
-            pool().post_one_shot(*this);
     }
 
+    // Queues its one invocation.
+    void submit() { pool().post_one_shot(*this); }
+
 private:
+    // Without a cleanup group nobody else can reach it: the pool may keep it on a worker's
+    // own queue.
+    static ObjectSettings with_privacy(ObjectSettings settings)
+    {
+        settings.traits.private_one_shot = !(settings.extras && settings.extras->group);
+        return settings;
+    }
+
     void after_invocation() final { close(); }
 };
 

@@ -21,22 +21,35 @@ public:
 
     bool empty() const { return head_.load(std::memory_order_seq_cst) == nullptr; }
 
+    // Takes every node, as a chain in push order (linked through Next), ahead of `rest`.
+    Node *take_all(Node *rest = nullptr)
+    {
+        Node *node = head_.exchange(nullptr, std::memory_order_acquire);
+        Node *chain = rest;
+        while (node) {
+            Node *next = node->*Next;
+            node->*Next = chain;
+            chain = node;
+            node = next;
+        }
+        return chain;
+    }
+
     // Takes every node; calls visit(node) in push order.
     template <typename Visit>
     void take_all(Visit &&visit)
     {
-        Node *node = head_.exchange(nullptr, std::memory_order_acquire);
-        Node *reversed = nullptr;
-        while (node) {
-            Node *next = node->*Next;
-            node->*Next = reversed;
-            reversed = node;
-            node = next;
-        }
-        while (reversed) {
-            Node *next = reversed->*Next;
-            visit(*reversed);
-            reversed = next;
+        visit_chain(take_all(), visit);
+    }
+
+    // Calls visit(node) for every node of a chain from take_all(); visit may relink it.
+    template <typename Visit>
+    static void visit_chain(Node *chain, Visit &&visit)
+    {
+        while (chain) {
+            Node *next = chain->*Next;
+            visit(*chain);
+            chain = next;
         }
     }
 

@@ -21,6 +21,9 @@ public:
         Priority priority = Priority::normal;
         bool runs_long = false;  // invocations start marked may-run-long
         bool persistent = false; // invocations need a thread that never exits
+        // A one-shot nobody else can reach (no handle, no cleanup group), so the pool may
+        // keep it on a worker's own queue.
+        bool private_one_shot = false;
     };
 
     Dispatchable(Pool &pool, Traits traits) : pool_(pool), traits_(traits) {}
@@ -150,6 +153,7 @@ protected:
 private:
     friend class Pool;
     friend class RunQueue;
+    friend class Inbound;
 
     // Waiters wait for "no running" or "no associated" invocation, not counting their own:
     // only a count of at most one can satisfy them.

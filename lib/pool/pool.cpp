@@ -195,9 +195,7 @@ void Pool::post_first(Dispatchable &item)
 void Pool::post_one_shot(Dispatchable &item)
 {
     Worker *worker = current_worker();
-    const Dispatchable::Traits &traits = item.traits();
-    bool plain = traits.priority == Priority::normal && !traits.runs_long && !traits.persistent;
-    if (!worker || worker->pool != this || !plain || dispatch_mode() != TPURING_DISPATCH_DIRECT) {
+    if (!worker || worker->pool != this || !is_plain_one_shot(item) || dispatch_mode() != TPURING_DISPATCH_DIRECT) {
         post(item);
         return;
     }
@@ -258,10 +256,10 @@ void Pool::push_inbound(Dispatchable &item)
     wake(to_wake);
 }
 
-Dispatchable *Pool::drain_inbound_locked()
+Dispatchable *Pool::link_inbound_locked(Dispatchable *chain)
 {
     Dispatchable *unlinked = nullptr;
-    inbound_.take_all([&](Dispatchable &item) {
+    Inbound::visit_chain(chain, [&](Dispatchable &item) {
         // Cleared before the count is read: a post that finds it set is seen by that read.
         item.inbound_.store(false);
         if (!item.linked_ && item.queued_.load() != 0) {
@@ -416,12 +414,16 @@ void Pool::link_locked(Dispatchable &item)
 {
     run_queue_.push_back(item);
     linked_count_.fetch_add(1, std::memory_order_relaxed);
+    if (item.priority() == Priority::high)
+        linked_high_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Pool::unlink_locked(Dispatchable &item)
 {
     run_queue_.remove(item);
     linked_count_.fetch_sub(1, std::memory_order_relaxed);
+    if (item.priority() == Priority::high)
+        linked_high_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Pool::wake(Worker *worker)

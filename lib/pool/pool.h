@@ -13,7 +13,7 @@
 
 #include <tpuring/tpuring.h>
 
-#include "pool/command_stack.h"
+#include "pool/inbound.h"
 #include "pool/dispatchable.h"
 #include "pool/ring_owner.h"
 #include "pool/run_queue.h"
@@ -58,11 +58,18 @@ public:
             post_first(item);
     }
 
-    // Queues the single invocation of a new one-shot object that nobody else can reach (no
-    // handle, no cleanup group). Submitted by one of this pool's workers, a plain one
-    // (normal priority, not long, not persistent) goes to that worker's own queue in direct
-    // mode, which then owns the caller's reference.
+    // Queues the single invocation of a new one-shot object. Submitted by one of this
+    // pool's workers in direct mode, a plain private one goes to that worker's own queue,
+    // which then owns the caller's reference.
     void post_one_shot(Dispatchable &item);
+    // Private (see Traits), normal priority, not long, not persistent: may live on a
+    // worker's own queue.
+    static bool is_plain_one_shot(const Dispatchable &item)
+    {
+        const Dispatchable::Traits &traits = item.traits();
+        return traits.private_one_shot && traits.priority == Priority::normal && !traits.runs_long &&
+               !traits.persistent;
+    }
 
     // Queues one invocation from the ring owner itself (timer expiries, wait completions):
     // always straight onto the run queue.
@@ -98,13 +105,20 @@ private:
     void post_first(Dispatchable &item);
     void enqueue_direct(Dispatchable &item);
     void push_inbound(Dispatchable &item);
-    // Moves inbound objects onto the run queue. Returns those that needed no link (cancelled
-    // or linked meanwhile) and whose last reference the stack held, chained by
-    // next_inbound_: release them after unlocking.
-    [[nodiscard]] Dispatchable *drain_inbound_locked();
+    // Moves inbound objects onto the run queue: all of them, or a chain taken from the
+    // stack beforehand (without the lock, so that walking it is not done under the lock).
+    // Returns those that needed no link (cancelled or linked meanwhile) and whose last
+    // reference the stack held, chained by next_inbound_: release them after unlocking.
+    [[nodiscard]] Dispatchable *drain_inbound_locked() { return link_inbound_locked(inbound_.take_all()); }
+    [[nodiscard]] Dispatchable *link_inbound_locked(Dispatchable *chain);
     static void release_drained(Dispatchable *drained);
     bool has_ready_locked() const { return !run_queue_.empty() || !inbound_.empty() || any_local_work_locked(); }
     bool any_local_work_locked() const;
+    // Whether anything of high priority waits (read without the lock, as a hint).
+    bool high_priority_waiting() const
+    {
+        return linked_high_.load(std::memory_order_relaxed) != 0 || inbound_.high_priority_waiting();
+    }
     // Whether the shared queues hold anything (read without the lock, as a hint).
     bool shared_work_waiting() const
     {
@@ -120,7 +134,8 @@ private:
     bool spawn_worker_locked();
     void wake(Worker *worker);
     void begin_shutdown();
-    Dispatchable *claim_locked(Worker &worker, Dispatchable *&unlinked);
+    Dispatchable *claim_locked(Worker &worker, Dispatchable *&unlinked, Dispatchable *&to_release);
+    void take_one_shot_batch_locked(Worker &worker, Dispatchable *&to_release);
     bool park(std::unique_lock<std::mutex> &lock, Worker &worker);
     void run_batches(Worker &worker, Dispatchable &item);
     bool spin_for_work(std::unique_lock<std::mutex> &lock);
@@ -143,7 +158,7 @@ private:
     std::atomic<tpuring_dispatch_mode> dispatch_mode_{TPURING_DISPATCH_DIRECT};
     RingOwner owner_;
 
-    alignas(64) CommandStack<Dispatchable, &Dispatchable::next_inbound_> inbound_;
+    Inbound inbound_;
 
     // Written under lock_, read by posters without it.
     alignas(64) std::atomic<uint32_t> idle_{0};
@@ -152,6 +167,7 @@ private:
     alignas(64) mutable std::mutex lock_;
     RunQueue run_queue_;
     std::atomic<uint32_t> linked_count_{0}; // objects on the run queue; read as a hint without lock_
+    std::atomic<uint32_t> linked_high_{0};  // of them, high priority; likewise
     Worker *all_workers_ = nullptr;
     Worker *idle_workers_ = nullptr; // LIFO: the most recently parked is woken first
     Worker *timer_watcher_ = nullptr; // the idle worker sleeping until the earliest timer

@@ -90,7 +90,29 @@ bool Pool::spawn_worker_locked()
     return true;
 }
 
-Dispatchable *Pool::claim_locked(Worker &worker, Dispatchable *&unlinked)
+void Pool::take_one_shot_batch_locked(Worker &worker, Dispatchable *&to_release)
+{
+    // Plain one-shots waiting right behind the one just claimed move to this worker's own
+    // queue, a few at a time: fewer trips through the lock, and other workers can still
+    // steal them. Pushed newest first, so that they pop in their order of arrival.
+    constexpr int batch = 16;
+    Dispatchable *taken[batch];
+    int count = 0;
+    for (Dispatchable *next = run_queue_.front(); next && count < batch && worker.local.size() + count < 128;
+         next = run_queue_.front()) {
+        if (!is_plain_one_shot(*next) || next->queued_.load(std::memory_order_relaxed) != 1)
+            break;
+        unlink_locked(*next);
+        taken[count++] = next;
+        // The run queue's reference goes after unlocking; the creator's stays with it.
+        next->next_inbound_ = to_release;
+        to_release = next;
+    }
+    while (count > 0)
+        worker.local.push(*taken[--count]);
+}
+
+Dispatchable *Pool::claim_locked(Worker &worker, Dispatchable *&unlinked, Dispatchable *&to_release)
 {
     if (busy_ >= max_threads_)
         return nullptr;
@@ -121,6 +143,8 @@ Dispatchable *Pool::claim_locked(Worker &worker, Dispatchable *&unlinked)
     if (item->queued_.fetch_sub(1) == 1) {
         unlink_locked(*item);
         unlinked = item;
+        if (is_plain_one_shot(*item) && dispatch_mode() == TPURING_DISPATCH_DIRECT)
+            take_one_shot_batch_locked(worker, to_release);
     } else {
         run_queue_.rotate(*item);
     }
@@ -141,10 +165,12 @@ void Pool::worker_main(Worker &worker)
     std::unique_lock lock(lock_);
     worker.tid = gettid();
     --starting_;
+    Dispatchable *taken = nullptr; // inbound objects taken before locking
     for (;;) {
-        Dispatchable *drained = drain_inbound_locked();
+        Dispatchable *drained = link_inbound_locked(taken ? taken : inbound_.take_all());
+        taken = nullptr;
         Dispatchable *unlinked = nullptr;
-        if (Dispatchable *item = claim_locked(worker, unlinked)) {
+        if (Dispatchable *item = claim_locked(worker, unlinked, drained)) {
             Worker *helper = has_ready_locked() ? provide_worker_locked() : nullptr;
             lock.unlock();
             wake(helper);
@@ -152,15 +178,21 @@ void Pool::worker_main(Worker &worker)
             if (unlinked)
                 unlinked->release(); // the run queue's reference; ours keeps it alive
             run_claimed(worker, *item);
-            // Its own one-shots next, without the lock, while the shared queues are empty.
-            // A worker whose callback was marked long goes back through the lock first.
-            while (!worker.marked_long && !shared_work_waiting()) {
+            // Its own one-shots next, without the lock: all of them while the shared queues
+            // are empty, else a few before taking a turn with them. Anything of high
+            // priority goes first; a worker whose callback was marked long goes back through
+            // the lock first.
+            constexpr int turns_before_sharing = 16;
+            for (int turn = 0; !worker.marked_long && !high_priority_waiting() &&
+                               (turn < turns_before_sharing || !shared_work_waiting());
+                 ++turn) {
                 Dispatchable *next = begin_local_invocation(worker.local.pop());
                 if (!next)
                     break;
                 count_invocation(worker);
                 run_claimed(worker, *next);
             }
+            taken = inbound_.take_all();
             lock.lock();
             worker.busy = false;
             --busy_;

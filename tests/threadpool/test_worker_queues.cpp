@@ -195,6 +195,63 @@ TEST_P(WorkerQueueTest, AHighPriorityCallbackOvertakesNormalChildrenQueuedBefore
     EXPECT_EQ((std::vector<int>{kHighLabel, 1, 2, 3}), labels);
 }
 
+// One-shots posted from outside while the only worker is busy are taken a batch at a time
+// onto its own queue: they still start in their order of posting, and a high-priority
+// callback posted while a batch runs still goes next.
+struct Arrivals {
+    static constexpr int normal_count = 40;
+    OrderLog log;
+    Counter finished;
+    Flag first_started;
+    Flag high_posted;
+};
+
+struct Arrival {
+    Arrivals *arrivals;
+    int label;
+};
+
+void CALLBACK log_arrival(PTP_CALLBACK_INSTANCE, PVOID context)
+{
+    auto *arrival = static_cast<Arrival *>(context);
+    Arrivals &arrivals = *arrival->arrivals;
+    arrivals.log.add(arrival->label);
+    if (arrival->label == 1) {
+        arrivals.first_started.set();
+        arrivals.high_posted.wait();
+    }
+    arrivals.finished.increment();
+}
+
+TEST_P(WorkerQueueTest, OneShotsPostedFromOutsideKeepTheirOrderAndPriorities)
+{
+    Pool pool(mode(), 1);
+    Shared<Arrivals> arrivals;
+    std::vector<Arrival> posts;
+    posts.reserve(Arrivals::normal_count + 1);
+    Blocker blocker;
+    ASSERT_TRUE(blocker.start(pool.env()));
+    for (int label = 1; label <= Arrivals::normal_count; ++label) {
+        posts.push_back({arrivals.get(), label});
+        ASSERT_TRUE(TrySubmitThreadpoolCallback(log_arrival, &posts.back(), pool.env()));
+    }
+    EXPECT_TRUE(eventually([&] { return pool.stats().ready_objects == Arrivals::normal_count; }));
+    blocker.release();
+    ASSERT_TRUE(arrivals->first_started.wait());
+    posts.push_back({arrivals.get(), kHighLabel});
+    TP_CALLBACK_ENVIRON high = env_with_priority(*pool.env(), TP_CALLBACK_PRIORITY_HIGH);
+    ASSERT_TRUE(TrySubmitThreadpoolCallback(log_arrival, &posts.back(), &high));
+    // In ring mode the post reaches the run queue through the ring: let it arrive first.
+    EXPECT_TRUE(eventually([&] { return pool.stats().ready_objects == Arrivals::normal_count; }));
+    arrivals->high_posted.set();
+    ASSERT_TRUE(arrivals->finished.wait_for_at_least(Arrivals::normal_count + 1));
+
+    std::vector<int> expected{1, kHighLabel};
+    for (int label = 2; label <= Arrivals::normal_count; ++label)
+        expected.push_back(label);
+    EXPECT_EQ(expected, arrivals->log.labels());
+}
+
 struct GroupChildren {
     TP_CALLBACK_ENVIRON group_environment{};
     static constexpr int children = 4;
