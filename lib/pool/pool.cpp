@@ -205,8 +205,15 @@ void Pool::post_one_shot(Dispatchable &item)
         post(item); // full: the shared queues take it
         return;
     }
-    // As in push_inbound: nobody idle and the owner watching for blocked workers: whoever
-    // looks for work next steals it if this worker has not run it by then.
+    // If this worker has not run it by then, whoever looks for work next steals it.
+    provide_worker_after_post();
+}
+
+void Pool::provide_worker_after_post()
+{
+    // Every worker busy and the owner watching for blocked ones: the next worker to look
+    // for work takes it, and nothing here could add one. Pairs with the store-then-check
+    // of park() and monitor_tick(), so one side always sees the other.
     if (idle_.load() == 0 && monitoring_.load())
         return;
     Worker *to_wake;
@@ -241,19 +248,8 @@ void Pool::push_inbound(Dispatchable &item)
     if (item.inbound_.exchange(true))
         return;
     item.add_ref(); // the inbound stack's reference; the run queue takes it over
-    if (!inbound_.push(item))
-        return; // whoever pushed onto the empty stack has seen to a worker
-    // Every worker busy and the owner watching for blocked ones: the next worker to look
-    // for work takes it, and nothing here could add one. Pairs with the store-then-check
-    // of park() and monitor_tick(), so one side always sees the other.
-    if (idle_.load() == 0 && monitoring_.load())
-        return;
-    Worker *to_wake;
-    {
-        std::lock_guard guard(lock_);
-        to_wake = provide_worker_locked();
-    }
-    wake(to_wake);
+    if (inbound_.push(item)) // else whoever pushed onto the empty stack saw to a worker
+        provide_worker_after_post();
 }
 
 Dispatchable *Pool::link_inbound_locked(Dispatchable *chain)

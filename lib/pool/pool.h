@@ -105,6 +105,8 @@ private:
     void post_first(Dispatchable &item);
     void enqueue_direct(Dispatchable &item);
     void push_inbound(Dispatchable &item);
+    // After a post no worker may have seen: wakes or starts one if that is needed.
+    void provide_worker_after_post();
     // Moves inbound objects onto the run queue: all of them, or a chain taken from the
     // stack beforehand (without the lock, so that walking it is not done under the lock).
     // Returns those that needed no link (cancelled or linked meanwhile) and whose last
