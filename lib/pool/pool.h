@@ -138,6 +138,7 @@ private:
     void begin_shutdown();
     Dispatchable *claim_locked(Worker &worker, Dispatchable *&unlinked, Dispatchable *&to_release);
     void take_one_shot_batch_locked(Worker &worker, Dispatchable *&to_release);
+    void spill_local_locked(Worker &worker);
     bool park(std::unique_lock<std::mutex> &lock, Worker &worker);
     void run_batches(Worker &worker, Dispatchable &item);
     bool spin_for_work(std::unique_lock<std::mutex> &lock);

@@ -208,6 +208,9 @@ void Pool::worker_main(Worker &worker)
             lock.lock();
             continue;
         }
+        // Nothing it may claim (the pool is at its maximum): what is left on its own queue
+        // goes where any worker can take it, before this one parks or leaves.
+        spill_local_locked(worker);
         if (shutting_down_)
             break;
         if (workers_ > max_threads_ && !worker.persistent)
@@ -220,6 +223,14 @@ void Pool::worker_main(Worker &worker)
     retire_locked(worker);
     lock.unlock();
     thread_exited();
+}
+
+void Pool::spill_local_locked(Worker &worker)
+{
+    while (Dispatchable *item = worker.local.pop()) {
+        item->add_ref(); // the run queue's reference; the creator's stays with it
+        link_locked(*item);
+    }
 }
 
 void Pool::run_claimed(Worker &worker, Dispatchable &item)

@@ -252,6 +252,50 @@ TEST_P(WorkerQueueTest, OneShotsPostedFromOutsideKeepTheirOrderAndPriorities)
     EXPECT_EQ(expected, arrivals->log.labels());
 }
 
+// A worker that may not claim more (its pool's maximum was lowered) hands what is left on
+// its own queue to the shared queues before it leaves: another worker runs it.
+struct LeavingWorker {
+    PTP_CALLBACK_ENVIRON environment = nullptr;
+    static constexpr int children = 4;
+    Counter children_ran;
+    Flag submitted;
+    Flag maximum_lowered;
+};
+
+void CALLBACK count_leaving_worker_child(PTP_CALLBACK_INSTANCE, PVOID context)
+{
+    static_cast<LeavingWorker *>(context)->children_ran.increment();
+}
+
+void CALLBACK mark_long_submit_children_then_wait(PTP_CALLBACK_INSTANCE instance, PVOID context)
+{
+    auto *state = static_cast<LeavingWorker *>(context);
+    CallbackMayRunLong(instance); // marked long: its worker goes back through the lock
+    for (int i = 0; i < LeavingWorker::children; ++i)
+        TrySubmitThreadpoolCallback(count_leaving_worker_child, state, state->environment);
+    state->submitted.set();
+    state->maximum_lowered.wait();
+}
+
+TEST_P(WorkerQueueTest, ALeavingWorkerHandsItsOwnQueueOver)
+{
+    Pool pool(mode(), 2);
+    Shared<LeavingWorker> state;
+    state->environment = pool.env();
+    Blocker blocker;
+    ASSERT_TRUE(blocker.start(pool.env()));
+    ASSERT_TRUE(TrySubmitThreadpoolCallback(mark_long_submit_children_then_wait, state.get(), pool.env()));
+    ASSERT_TRUE(state->submitted.wait());
+    EXPECT_EQ(0, state->children_ran.get()); // both workers are busy
+    SetThreadpoolThreadMaximum(pool.get(), 1);
+    state->maximum_lowered.set();
+    // The parent's worker leaves (the pool is above its maximum) while the other is still
+    // blocked: only then may the other take the children.
+    EXPECT_TRUE(eventually([&] { return pool.stats().workers == 1; }));
+    blocker.release();
+    EXPECT_TRUE(state->children_ran.wait_for_at_least(LeavingWorker::children));
+}
+
 struct GroupChildren {
     TP_CALLBACK_ENVIRON group_environment{};
     static constexpr int children = 4;
