@@ -10,7 +10,7 @@ namespace tpuring::objects {
 Timer::Timer(const ObjectSettings &settings, PTP_TIMER_CALLBACK callback, void *context)
     : CallbackObject(settings, context), callback_(callback)
 {
-    entry_.target = this;
+    entry_.bind(*this);
 }
 
 Timer::~Timer() { pool().timers().unreserve_timer(); }
@@ -19,8 +19,7 @@ void Timer::call(CallbackInstance &instance) { callback_(instance.handle(), cont
 
 bool Timer::schedule(pool::TimerClock clock, int64_t due_ns, DWORD period_ms, DWORD window_ms)
 {
-    one_shot_.store(period_ms == 0, std::memory_order_release);
-    set_.store(true, std::memory_order_release);
+    mark_set(period_ms == 0);
     // Once scheduled, the timer may fire and its callback close it: touch nothing after.
     // A close racing with this (from the timer's own callback) wins: the service refuses.
     return pool().timers().schedule(entry_, clock, due_ns, period_ms, window_ms);
@@ -29,7 +28,7 @@ bool Timer::schedule(pool::TimerClock clock, int64_t due_ns, DWORD period_ms, DW
 bool Timer::set(const FILETIME *due_time, DWORD period_ms, DWORD window_ms)
 {
     if (!due_time) {
-        set_.store(false, std::memory_order_release);
+        kind_state_.fetch_and(static_cast<uint8_t>(~set_bit), std::memory_order_release);
         return pool().timers().cancel(entry_);
     }
     int64_t due = pool::filetime_value(*due_time);
@@ -40,8 +39,7 @@ bool Timer::set(const FILETIME *due_time, DWORD period_ms, DWORD window_ms)
         bool cancelled;
         if (period_ms == 0) {
             cancelled = pool().timers().cancel(entry_);
-            one_shot_.store(true, std::memory_order_release);
-            set_.store(true, std::memory_order_release);
+            mark_set(true);
         } else {
             int64_t next = pool::clock_now_ns(pool::TimerClock::monotonic) + int64_t(period_ms) * pool::ns_per_ms;
             cancelled = schedule(pool::TimerClock::monotonic, next, period_ms, window_ms);

@@ -19,10 +19,10 @@ public:
     bool set(const FILETIME *due_time, DWORD period_ms, DWORD window_ms);
     // Schedules the next expiry `due_ms` from now on the monotonic clock.
     bool set_relative_ms(DWORD due_ms, DWORD period_ms);
-    bool is_set() const { return set_.load(std::memory_order_acquire); }
+    bool is_set() const { return kind_state_.load(std::memory_order_acquire) & set_bit; }
     // Whether an expiry is scheduled (a fired one-shot timer is set but not scheduled).
     bool is_scheduled();
-    bool is_one_shot() const { return one_shot_.load(std::memory_order_acquire); }
+    bool is_one_shot() const { return kind_state_.load(std::memory_order_acquire) & one_shot_bit; }
     void disarm();
 
     void stop_sources() override { disarm(); }
@@ -41,8 +41,10 @@ private:
 
     const PTP_TIMER_CALLBACK callback_;
     pool::TimerEntry entry_;
-    std::atomic<bool> set_{false};
-    std::atomic<bool> one_shot_{true};
+    // In the base's kind_state_.
+    static constexpr uint8_t set_bit = 1;
+    static constexpr uint8_t one_shot_bit = 2;
+    void mark_set(bool one_shot) { kind_state_.store(set_bit | (one_shot ? one_shot_bit : 0), std::memory_order_release); }
 };
 
 } // namespace tpuring::objects

@@ -45,7 +45,7 @@ WaitTimeout WaitTimeout::from_milliseconds(DWORD milliseconds)
 Wait::Wait(const ObjectSettings &settings, PTP_WAIT_CALLBACK callback, void *context)
     : CallbackObject(settings, context), callback_(callback)
 {
-    timeout_entry_.target = this;
+    timeout_entry_.bind(*this);
 }
 
 Wait::~Wait() { pool().timers().unreserve_timer(); }

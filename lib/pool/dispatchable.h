@@ -196,6 +196,13 @@ private:
     std::atomic<bool> inbound_{false};
     // Run-queue membership and links, guarded by the pool's lock.
     bool linked_ = false;
+
+protected:
+    // A byte of state for the object kind (a timer's "set" and "one-shot"): the base has
+    // room for it here, and objects exist by the hundred thousand.
+    std::atomic<uint8_t> kind_state_{0};
+
+private:
     Dispatchable *next_ = nullptr;
     Dispatchable *prev_ = nullptr;
     Dispatchable *next_inbound_ = nullptr;

@@ -16,19 +16,32 @@ inline constexpr int timer_clock_count = 2;
 
 inline constexpr int64_t ns_per_ms = 1'000'000;
 
-// One scheduled expiry, embedded in the object it targets. Periods and windows are whole
-// milliseconds in the API, and are kept so: an armed timer stays small.
+// One scheduled expiry, embedded in the object it targets (found from the entry by its
+// offset: an armed timer stays small). Periods and windows are whole milliseconds in the
+// API, and are kept so.
 struct TimerEntry {
-    Dispatchable *target = nullptr; // posted at each expiry
-    int64_t latest_ns = 0;          // due + window, on `clock`: the heap key
-    uint32_t period_ms = 0;         // 0: one-shot
+    int64_t latest_ns = 0;   // due + window, on `clock`: the heap key
+    uint32_t period_ms = 0;  // 0: one-shot
     uint32_t window_ms = 0;
     int32_t heap_index = -1; // -1: not scheduled
+    uint16_t target_offset = 0;
     TimerClock clock = TimerClock::monotonic;
 
+    // Binds the entry to the object that embeds it; called once, by that object.
+    void bind(Dispatchable &owner)
+    {
+        target_offset = static_cast<uint16_t>(reinterpret_cast<char *>(this) - reinterpret_cast<char *>(&owner));
+    }
+    // The object posted at each expiry.
+    Dispatchable *target() const
+    {
+        return reinterpret_cast<Dispatchable *>(reinterpret_cast<char *>(const_cast<TimerEntry *>(this)) -
+                                                target_offset);
+    }
     // The earliest expiry.
     int64_t due_ns() const { return latest_ns - int64_t(window_ms) * ns_per_ms; }
 };
+static_assert(sizeof(TimerEntry) == 24);
 
 class TimerHeap {
 public:

@@ -70,11 +70,11 @@ bool TimerService::schedule(TimerEntry &entry, TimerClock clock, int64_t due_ns,
         cancelled = unschedule_locked(entry);
         // A target closing concurrently (say, from its own callback) cancels under this
         // lock after it starts refusing: either it sees this entry or this sees the refusal.
-        if (!entry.target->accepts_timer_schedule()) {
+        if (!entry.target()->accepts_timer_schedule()) {
             refused = true;
         } else {
             if (!cancelled)
-                entry.target->add_ref(); // the schedule's reference
+                entry.target()->add_ref(); // the schedule's reference
             entry.clock = clock;
             entry.period_ms = period_ms;
             entry.window_ms = window_ms;
@@ -88,7 +88,7 @@ bool TimerService::schedule(TimerEntry &entry, TimerClock clock, int64_t due_ns,
     }
     // After unlocking: it may be the last reference, and the destructor takes the lock.
     if (refused && cancelled)
-        entry.target->release();
+        entry.target()->release();
     if (earlier_than_armed)
         mark_dirty();
     return cancelled;
@@ -106,7 +106,7 @@ bool TimerService::cancel(TimerEntry &entry)
     // A kernel timeout armed for it just wakes the owner for nothing: cheaper than a
     // system call on every cancel.
     if (cancelled)
-        entry.target->release();
+        entry.target()->release();
     return cancelled;
 }
 
@@ -140,7 +140,7 @@ bool TimerService::fire_due(TimerClock clock, bool on_owner)
                 // timers whose windows overlap fire together.
                 if (!entry || entry->due_ns() > now)
                     break;
-                if (!on_owner && entry->target->expires_on_owner_only())
+                if (!on_owner && entry->target()->expires_on_owner_only())
                     break; // the owner's kernel timeout is armed for it
                 posted = true;
                 if (count == batch) {
@@ -148,9 +148,9 @@ bool TimerService::fire_due(TimerClock clock, bool on_owner)
                     break;
                 }
                 heap.remove(*entry);
-                entry->target->timer_expired();
+                entry->target()->timer_expired();
                 if (entry->period_ms == 0) {
-                    spent[count++] = entry->target;
+                    spent[count++] = entry->target();
                     continue;
                 }
                 // Next expiry one period after the scheduled one; after a stall, skip to the
