@@ -86,8 +86,45 @@ static int measure_set_cancel(const struct scenario_run *run)
     return 0;
 }
 
+/* Arming with many already armed: 20,000 timers set at random due times between one and
+ * two hours ahead, then the cost per timer of arming 20,000 more the same way. */
+static int measure_arm_cost(const struct scenario_run *run)
+{
+    const size_t already = run->quick ? 5000 : 20000;
+    const size_t measured = already;
+    PTP_TIMER *timers = calloc(already + measured, sizeof *timers);
+    FILETIME *due = calloc(already + measured, sizeof *due);
+    if (!timers || !due)
+        return scenario_fail("S4", "allocation");
+    unsigned seed = 12345;
+    for (size_t i = 0; i < already + measured; i++) {
+        if (!(timers[i] = CreateThreadpoolTimer(never_timer_callback, NULL, NULL)))
+            return scenario_fail("S4", "CreateThreadpoolTimer");
+        seed = seed * 1103515245u + 12345u;
+        due[i] = relative_due_time_ms(3600 * 1000 + (LONGLONG)(seed >> 8) % (3600 * 1000));
+    }
+    for (size_t i = 0; i < already; i++)
+        SetThreadpoolTimer(timers[i], &due[i], 0, 0);
+    uint64_t start = portable_now_ns();
+    for (size_t i = already; i < already + measured; i++)
+        SetThreadpoolTimer(timers[i], &due[i], 0, 0);
+    uint64_t elapsed = portable_now_ns() - start;
+    int threads = portable_thread_count();
+    for (size_t i = 0; i < already + measured; i++) {
+        SetThreadpoolTimer(timers[i], NULL, 0, 0);
+        WaitForThreadpoolTimerCallbacks(timers[i], TRUE);
+        CloseThreadpoolTimer(timers[i]);
+    }
+    free(timers);
+    free(due);
+    bench_emit(run->impl, "S4", "arm_us_with_20k_armed", (double)elapsed / 1000.0 / (double)measured, threads);
+    return 0;
+}
+
 int scenario_s4_timers(const struct scenario_run *run)
 {
     int status = measure_lateness(run);
-    return status ? status : measure_set_cancel(run);
+    if (status == 0)
+        status = measure_set_cancel(run);
+    return status ? status : measure_arm_cost(run);
 }
