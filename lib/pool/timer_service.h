@@ -4,8 +4,9 @@
 // cancelling a timer from any thread takes the lock and costs no system call unless it
 // moves a head earlier than what the kernel has armed.
 //
-// Locking: lock_ guards the heaps and every entry's schedule. Expiries are posted after
-// it is released; no callback runs under it.
+// Locking: lock_ guards the heaps and every entry's schedule. Expiries are posted under it
+// (a cancel that returns has either removed the entry or seen its callback queued); the
+// references they give back are dropped after it; no callback runs under it.
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "base/word_lock.h"
 #include "pool/timer_deadline.h"
 #include "pool/timer_heap.h"
 #include "uring/ring.h"
@@ -80,7 +82,7 @@ private:
     void mark_dirty_from_owner();
 
     RingOwner &owner_;
-    std::mutex lock_;
+    WordLock lock_; // held for a heap operation: a plain word lock costs less than std::mutex
     TimerHeap heaps_[timer_clock_count];
     uint32_t reserved_ = 0;
     // What the kernel will wake us for, per clock (INT64_MAX: nothing). Setters compare
