@@ -1,11 +1,12 @@
 #include "kobj/waitable.h"
 
+#include <mutex>
+
+#include "base/spin.h"
 #include "base/thread_id.h"
 #include "kobj/futex.h"
-#include "base/spin.h"
 
 namespace tpuring::kobj {
-
 
 void Waitable::add_ref() noexcept
 {
@@ -72,9 +73,70 @@ void Waitable::unlock_word(std::uint32_t value) noexcept { word_.store(value, st
 
 void Waitable::wake_waiters() noexcept
 {
+    offer_to_watchers();
     // Pairs with add_waiter(): a waiter either sees the new word or is counted here.
     if (waiters_.load(std::memory_order_seq_cst) != 0)
         futex_wake_all(&word_);
+}
+
+void Waitable::watch(SignalWatcher &watcher) noexcept
+{
+    std::lock_guard guard(watch_lock_);
+    watcher.watch_prev_ = watch_tail_;
+    watcher.watch_next_ = nullptr;
+    if (watch_tail_)
+        watch_tail_->watch_next_ = &watcher;
+    else
+        watch_head_.store(&watcher, std::memory_order_seq_cst); // pairs with offer_to_watchers
+    watch_tail_ = &watcher;
+}
+
+bool Waitable::unwatch(SignalWatcher &watcher) noexcept
+{
+    std::lock_guard guard(watch_lock_);
+    if (!watcher.watch_prev_ && watch_head_.load(std::memory_order_relaxed) != &watcher)
+        return false;
+    unlink_locked(watcher);
+    return true;
+}
+
+void Waitable::unlink_locked(SignalWatcher &watcher) noexcept
+{
+    if (watcher.watch_prev_)
+        watcher.watch_prev_->watch_next_ = watcher.watch_next_;
+    else
+        watch_head_.store(watcher.watch_next_, std::memory_order_relaxed);
+    if (watcher.watch_next_)
+        watcher.watch_next_->watch_prev_ = watcher.watch_prev_;
+    else
+        watch_tail_ = watcher.watch_prev_;
+    watcher.watch_prev_ = watcher.watch_next_ = nullptr;
+}
+
+void Waitable::offer_to_watchers() noexcept
+{
+    // The word changed (sequentially consistent) before this load, and watch() links
+    // before its watcher tries to acquire: one of the two sees the other.
+    if (!watch_head_.load(std::memory_order_seq_cst))
+        return;
+    std::lock_guard guard(watch_lock_);
+    SignalWatcher *next;
+    for (SignalWatcher *watcher = watch_head_.load(std::memory_order_relaxed); watcher; watcher = next) {
+        next = watcher->watch_next_;
+        switch (watcher->offer_signal(*this)) {
+        case SignalWatcher::Offer::unsignaled:
+            return;
+        case SignalWatcher::Offer::passed:
+            break;
+        case SignalWatcher::Offer::taken:
+            unlink_locked(*watcher);
+            watcher->deliver_signal();
+            break;
+        case SignalWatcher::Offer::taken_kept:
+            watcher->deliver_signal();
+            break;
+        }
+    }
 }
 
 } // namespace tpuring::kobj

@@ -30,6 +30,9 @@
 
 #include <tpuring/win32/types.h>
 
+#include "base/word_lock.h"
+#include "kobj/signal_watcher.h"
+
 namespace tpuring::kobj {
 
 enum class ObjectType : std::uint8_t {
@@ -78,6 +81,13 @@ public:
     void add_waiter() noexcept { waiters_.fetch_add(1, std::memory_order_seq_cst); }
     void remove_waiter() noexcept { waiters_.fetch_sub(1, std::memory_order_seq_cst); }
 
+    // ---- signal hand-off (see signal_watcher.h) ----------------------------------------
+    // Links watcher at the tail. Try to acquire after linking: a signal before the link is
+    // in the word, one after it is offered to the watcher.
+    void watch(SignalWatcher &watcher) noexcept;
+    // Unlinks watcher; returns false if a signaller already did (it took a signal).
+    bool unwatch(SignalWatcher &watcher) noexcept;
+
     // ---- for WaitForMultipleObjects(bWaitAll) ------------------------------------------
     // Sets kWordLock (waiting while another wait-all holds it); returns the unlocked value.
     std::uint32_t lock_word() noexcept;
@@ -117,16 +127,23 @@ protected:
         }
     }
 
-    // Wakes every sleeper after a change that may let a wait succeed.
+    // Offers the change to the watchers, then wakes every sleeper, after a change that may
+    // let a wait succeed.
     void wake_waiters() noexcept;
 
     std::atomic<std::uint32_t> word_;
 
 private:
+    void offer_to_watchers() noexcept;
+    void unlink_locked(SignalWatcher &watcher) noexcept;
+
     std::atomic<std::uint32_t> references_;
     std::atomic<std::uint32_t> waiters_{0};
     const ObjectType type_;
     const bool immortal_; // a static object: reference counting does nothing
+    WordLock watch_lock_;
+    std::atomic<SignalWatcher *> watch_head_{nullptr}; // read without the lock by signallers
+    SignalWatcher *watch_tail_ = nullptr;
 };
 
 } // namespace tpuring::kobj

@@ -25,10 +25,15 @@ public:
     HANDLE handle() { return static_cast<HANDLE>(this); }
 
 private:
-    void call(objects::CallbackInstance &) override { callback_(context(), take_result() == WAIT_TIMEOUT); }
+    void invoke(objects::CallbackInstance &, TP_WAIT_RESULT result) override
+    {
+        callback_(context(), result == WAIT_TIMEOUT);
+    }
+
+    bool renews_itself() const override { return !once_only_; }
 
     // Every trigger restarts the wait with a fresh timeout, timeouts included.
-    bool rearm_after_trigger(objects::WaitTimeout &timeout) override
+    bool rearm_after_trigger(objects::WaitTimeout &timeout) const override
     {
         if (once_only_)
             return false;

@@ -96,7 +96,7 @@ void Wait::request_owner_service()
 
 void Wait::cancel_pending()
 {
-    std::lock_guard guard(lock_);
+    std::unique_lock guard(lock_);
     uint32_t discarded = pool().cancel_queued(*this);
     // The results left belong to invocations already claimed but not yet at take_result;
     // they take signalled results first, so keep those first.
@@ -104,11 +104,16 @@ void Wait::cancel_pending()
     uint32_t kept = pending > discarded ? pending - discarded : 0;
     signalled_pending_ = signalled_pending_ < kept ? signalled_pending_ : kept;
     timed_out_pending_ = kept - signalled_pending_;
+    bool cleanup_owed = take_cleanup_owed_locked(); // its invocation may be gone
+    guard.unlock();
+    if (cleanup_owed)
+        hand_cleanup_to_owner();
 }
 
-TP_WAIT_RESULT Wait::take_result()
+TP_WAIT_RESULT Wait::take_result(bool &cleanup_owed)
 {
     std::lock_guard guard(lock_);
+    cleanup_owed = take_cleanup_owed_locked();
     if (signalled_pending_ > 0) {
         --signalled_pending_;
         return WAIT_OBJECT_0;
@@ -116,6 +121,21 @@ TP_WAIT_RESULT Wait::take_result()
     if (timed_out_pending_ > 0)
         --timed_out_pending_;
     return WAIT_TIMEOUT;
+}
+
+bool Wait::take_cleanup_owed_locked()
+{
+    bool owed = cleanup_owed_;
+    cleanup_owed_ = false;
+    return owed;
+}
+
+void Wait::hand_cleanup_to_owner()
+{
+    // The link's reference becomes the queued command's: the owner cleans up the arming
+    // (timeout entry, re-arming a registration) as after any trigger.
+    if (!pool().run_on_owner(*this))
+        release();
 }
 
 void Wait::queue_result_locked(TP_WAIT_RESULT result)
@@ -126,7 +146,26 @@ void Wait::queue_result_locked(TP_WAIT_RESULT result)
     pool().post_from_owner(*this);
 }
 
-void Wait::call(CallbackInstance &instance) { callback_(instance.handle(), context(), handle(), take_result()); }
+void Wait::call(CallbackInstance &instance)
+{
+    // After a signaller's trigger the owner still has to clean up the arming. A wait that
+    // re-arms itself needs that before its callback (the next signal may come during it);
+    // any other asks after its callback, so that the owner's wake-up does not compete with
+    // the callback's start.
+    bool cleanup_owed;
+    TP_WAIT_RESULT result = take_result(cleanup_owed);
+    const bool cleanup_first = cleanup_owed && renews_itself();
+    if (cleanup_first)
+        hand_cleanup_to_owner();
+    invoke(instance, result);
+    if (cleanup_owed && !cleanup_first)
+        hand_cleanup_to_owner();
+}
+
+void Wait::invoke(CallbackInstance &instance, TP_WAIT_RESULT result)
+{
+    callback_(instance.handle(), context(), handle(), result);
+}
 
 void Wait::timer_expired()
 {
@@ -150,6 +189,8 @@ void Wait::run_on_owner(uring::Ring &ring)
         op_completed(op_res_);
     }
     apply_request(ring);
+    if (take_signal_handover())
+        after_trigger();
     if (timeout_fired_) {
         timeout_fired_ = false;
         trigger(WAIT_TIMEOUT);
@@ -170,6 +211,7 @@ void Wait::apply_request(uring::Ring &ring)
         if (request_seq_ == applied_seq_)
             return;
         applied_seq_ = request_seq_;
+        signal_handed_over_ = false; // for the arming this pass ends
         if (!is_closed())
             next = requested_;
         timeout = requested_timeout_;
@@ -187,7 +229,7 @@ void Wait::apply_request(uring::Ring &ring)
     }
     if (timeout.kind == WaitTimeout::Kind::deadline)
         pool().timers().schedule(timeout_entry_, timeout.clock, timeout.deadline_ns, 0, 0);
-    if (active_->futex_word()) {
+    if (active_->futex_word() && !watches_by_link()) {
         active_->add_waiter(); // signalers must wake our futex op from now on
         registered_waiter_ = true;
     }
@@ -206,24 +248,20 @@ void Wait::arm_op(uring::Ring &ring)
         break;
     }
     default: {
+        if (!registered_waiter_) { // apply_request chose a link over a futex op
+            // Link, then try: a signal before the link is in the word, one after it is
+            // offered to this arming by the signaller.
+            add_ref(); // the link's reference
+            active_->watch(*this);
+            op_ = Op::link;
+            settle_if_acquirable();
+            return;
+        }
         // Snapshot, then try, then sleep on the snapshot: a signal after the snapshot
         // changes the word, so the futex op returns at once instead of missing it.
         uint32_t seen = active_->snapshot();
-        bool acquired = false;
-        {
-            std::lock_guard guard(lock_);
-            if (applied_seq_ != request_seq_ || !untriggered_)
-                return; // superseded or already reported: the next pass re-arms
-            acquired = active_->try_acquire() != kobj::AcquireResult::NotSignaled;
-            if (acquired) {
-                untriggered_ = false;
-                queue_result_locked(WAIT_OBJECT_0);
-            }
-        }
-        if (acquired) {
-            after_trigger();
+        if (settle_if_acquirable())
             return;
-        }
         io_uring_sqe *sqe = ring.next_sqe();
         uring::prep_futex_wait(sqe, reinterpret_cast<const uint32_t *>(active_->futex_word()), seen,
                                op_user_data());
@@ -233,6 +271,72 @@ void Wait::arm_op(uring::Ring &ring)
     }
     op_seq_ = applied_seq_;
     add_ref(); // the op's reference
+}
+
+bool Wait::settle_if_acquirable()
+{
+    {
+        std::lock_guard guard(lock_);
+        if (applied_seq_ != request_seq_ || !untriggered_)
+            return true; // superseded or already reported: the next pass re-arms
+        if (active_->try_acquire() == kobj::AcquireResult::NotSignaled)
+            return false;
+        untriggered_ = false;
+        queue_result_locked(WAIT_OBJECT_0);
+    }
+    after_trigger();
+    return true;
+}
+
+bool Wait::watches_by_link() const
+{
+    kobj::ObjectType type = active_->type();
+    return pool().dispatch_mode() == TPURING_DISPATCH_DIRECT &&
+           (type == kobj::ObjectType::Event || type == kobj::ObjectType::Semaphore);
+}
+
+kobj::SignalWatcher::Offer Wait::offer_signal(kobj::Waitable &object) noexcept
+{
+    std::lock_guard guard(lock_);
+    if (applied_seq_ != request_seq_ || !untriggered_)
+        return Offer::passed; // the owner unlinks it on its next pass
+    if (object.try_acquire() == kobj::AcquireResult::NotSignaled)
+        return Offer::unsignaled;
+    ++signalled_pending_;
+    // The worker's wake waits for deliver_signal(): woken now, it would find lock_ held.
+    worker_owed_ = pool().post_deferring_wake(*this);
+    // A registration that repeats without a timeout stays armed as it is: nothing for
+    // the owner to do.
+    WaitTimeout fresh;
+    if (requested_timeout_.kind == WaitTimeout::Kind::none && rearm_after_trigger(fresh) &&
+        fresh.kind == WaitTimeout::Kind::none)
+        return Offer::taken_kept;
+    untriggered_ = false;
+    signal_handed_over_ = true;
+    cleanup_owed_ = true;
+    return Offer::taken;
+}
+
+void Wait::deliver_signal() noexcept
+{
+    bool worker_owed;
+    {
+        std::lock_guard guard(lock_);
+        worker_owed = worker_owed_;
+        worker_owed_ = false;
+    }
+    if (worker_owed)
+        pool().provide_worker_after_post();
+    // The owner's clean-up is requested by the invocation (see call) or by a cancel: woken
+    // now, the owner would compete with the worker for the cores.
+}
+
+bool Wait::take_signal_handover()
+{
+    std::lock_guard guard(lock_);
+    bool handed_over = signal_handed_over_;
+    signal_handed_over_ = false;
+    return handed_over;
 }
 
 namespace {
@@ -298,6 +402,11 @@ void Wait::after_trigger()
 void Wait::end_arming()
 {
     pool().timers().cancel(timeout_entry_);
+    if (op_ == Op::link) {
+        if (active_->unwatch(*this))
+            release(); // the link's; a signaller that unlinked it handed it to the owner
+        op_ = Op::none;
+    }
     if (registered_waiter_) {
         active_->remove_waiter();
         registered_waiter_ = false;

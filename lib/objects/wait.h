@@ -1,15 +1,22 @@
 // Wait objects (behind PTP_WAIT): each arming watches one handle until it is signalled
 // or its timeout expires, then queues one callback.
 //
-// On the ring: an IORING_OP_FUTEX_WAIT on the state word of an event or semaphore, an
-// IORING_OP_POLL_ADD on a descriptor handle; the timeout is an entry of the pool's timer
-// service. When the futex op completes, the owner tries to acquire the object (the same
-// atomic step as WaitForSingleObject) and re-arms if another waiter won.
+// How an arming watches its object:
+// - an event or semaphore, in a direct-dispatch pool: linked on the object as a
+//   SignalWatcher, so that SetEvent / ReleaseSemaphore acquire it for the wait and queue
+//   the callback from the signalling thread (one wake-up);
+// - an event or semaphore, in a ring-dispatch pool: an IORING_OP_FUTEX_WAIT on its state
+//   word; when it completes, the owner tries to acquire the object (the same atomic step
+//   as WaitForSingleObject) and re-arms if another waiter won (two wake-ups: the owner's,
+//   then a worker's);
+// - a descriptor handle: an IORING_OP_POLL_ADD.
+// The timeout is an entry of the pool's timer service.
 //
 // Threads: Set… runs on any thread and only records the request under lock_; everything
-// else (ops, timeout entry, triggering) runs on the ring owner, which reconciles the
-// request with what is armed. lock_ also makes "trigger" and "re-set" exclude each other,
-// so that a signal is consumed only by an arming that will report it.
+// else (ops, links, timeout entry, clean-up after a trigger) runs on the ring owner, which
+// reconciles the request with what is armed. Triggering happens on the owner, or for a
+// linked arming on the signalling thread; lock_ makes "trigger" and "re-set" exclude each
+// other, so that a signal is consumed only by an arming that will report it.
 #pragma once
 
 #include <atomic>
@@ -33,7 +40,10 @@ struct WaitTimeout {
     static WaitTimeout from_milliseconds(DWORD milliseconds);
 };
 
-class Wait : public CallbackObject, private pool::OwnerCommand, private uring::Completion {
+class Wait : public CallbackObject,
+             private pool::OwnerCommand,
+             private uring::Completion,
+             private kobj::SignalWatcher {
 public:
     // A wait that is not armed; create with create_object(…, NeedsTimer::yes, …).
     Wait(const ObjectSettings &settings, PTP_WAIT_CALLBACK callback, void *context);
@@ -54,17 +64,32 @@ public:
 protected:
     ~Wait() override;
 
-    void call(CallbackInstance &instance) override;
+    void call(CallbackInstance &instance) final;
     void on_closed() override { arm(nullptr, {}); }
-    // The result the starting invocation reports: signalled ones first.
-    TP_WAIT_RESULT take_result();
-    // Called on the owner after a trigger; a registration that repeats returns the timeout
-    // to re-arm with (a fresh one), others return false.
-    virtual bool rearm_after_trigger(WaitTimeout &) { return false; }
+    // Runs the callback of an invocation that reports result.
+    virtual void invoke(CallbackInstance &instance, TP_WAIT_RESULT result);
+    // Called after a trigger (on the owner, or under lock_ on a signalling thread); a
+    // registration that repeats returns the timeout to re-arm with (a fresh one), others
+    // return false.
+    virtual bool rearm_after_trigger(WaitTimeout &) const { return false; }
+    // Whether every trigger re-arms it (a repeating registration).
+    virtual bool renews_itself() const { return false; }
 
 private:
     void run_on_owner(uring::Ring &ring) override;
     void complete(int32_t res, uint32_t flags) override; // the futex or poll op
+    Offer offer_signal(kobj::Waitable &object) noexcept override;
+    void deliver_signal() noexcept override;
+    // The result the starting invocation reports (signalled ones first), and whether the
+    // owner is owed a request to clean up after a signaller's trigger.
+    TP_WAIT_RESULT take_result(bool &cleanup_owed);
+    bool watches_by_link() const;
+    bool take_signal_handover();
+    bool take_cleanup_owed_locked();
+    void hand_cleanup_to_owner();
+    // Reports the applied arming now if the object can be acquired; returns false only if
+    // the arming is current and still waiting.
+    bool settle_if_acquirable();
     uint64_t op_user_data() { return reinterpret_cast<uintptr_t>(static_cast<uring::Completion *>(this)); }
     void request_owner_service();
     void apply_request(uring::Ring &ring);
@@ -85,19 +110,21 @@ private:
     uint32_t request_seq_ = 0;
     uint32_t signalled_pending_ = 0; // results of queued invocations, handed out signalled first
     uint32_t timed_out_pending_ = 0;
-    WaitTimeout requested_timeout_;
-    kobj::Ref<kobj::Waitable> requested_;
     bool untriggered_ = false; // the latest arming has neither been signalled nor timed out
-
+    bool signal_handed_over_ = false; // a signaller triggered the applied arming
+    bool worker_owed_ = false;        // its post has yet to see to a worker
+    bool cleanup_owed_ = false;       // the owner has yet to be asked to clean up after it
     // Owner thread only: what is applied and in flight.
-    enum class Op : uint8_t { none, futex, poll } op_ = Op::none;
+    enum class Op : uint8_t { none, futex, poll, link } op_ = Op::none;
     bool registered_waiter_ = false;
     bool timeout_fired_ = false;
     bool op_cancel_sent_ = false;
     bool op_done_ = false;
-    uint32_t applied_seq_ = 0;
+    uint32_t applied_seq_ = 0; // written under lock_
     uint32_t op_seq_ = 0;
     int32_t op_res_ = 0;
+    WaitTimeout requested_timeout_; // guarded by lock_
+    kobj::Ref<kobj::Waitable> requested_; // guarded by lock_
     kobj::Ref<kobj::Waitable> active_;
     pool::TimerEntry timeout_entry_;
 };

@@ -244,12 +244,17 @@ bool Pool::any_local_work_locked() const
 
 void Pool::push_inbound(Dispatchable &item)
 {
+    if (push_inbound_unwoken(item))
+        provide_worker_after_post();
+}
+
+bool Pool::push_inbound_unwoken(Dispatchable &item)
+{
     // Once in the stack is enough: the drain links it with whatever count it has then.
     if (item.inbound_.exchange(true))
-        return;
+        return false;
     item.add_ref(); // the inbound stack's reference; the run queue takes it over
-    if (inbound_.push(item)) // else whoever pushed onto the empty stack saw to a worker
-        provide_worker_after_post();
+    return inbound_.push(item); // else whoever pushed onto the empty stack saw to a worker
 }
 
 Dispatchable *Pool::link_inbound_locked(Dispatchable *chain)

@@ -71,6 +71,22 @@ public:
                !traits.persistent;
     }
 
+    // post() in two halves, for a poster that holds a lock the woken worker may want:
+    // queues the invocation and returns whether a worker is owed; then, with the lock
+    // released, provide_worker_after_post() if it is.
+    bool post_deferring_wake(Dispatchable &item)
+    {
+        if (item.queued_.fetch_add(1) != 0)
+            return false;
+        if (dispatch_mode() == TPURING_DISPATCH_RING) {
+            owner_.post(item);
+            return false;
+        }
+        return push_inbound_unwoken(item);
+    }
+    // After a post no worker may have seen: wakes or starts one if that is needed.
+    void provide_worker_after_post();
+
     // Queues one invocation from the ring owner itself (timer expiries, wait completions):
     // always straight onto the run queue.
     void post_from_owner(Dispatchable &item)
@@ -105,8 +121,8 @@ private:
     void post_first(Dispatchable &item);
     void enqueue_direct(Dispatchable &item);
     void push_inbound(Dispatchable &item);
-    // After a post no worker may have seen: wakes or starts one if that is needed.
-    void provide_worker_after_post();
+    // Returns whether a worker is owed.
+    bool push_inbound_unwoken(Dispatchable &item);
     // Moves inbound objects onto the run queue: all of them, or a chain taken from the
     // stack beforehand (without the lock, so that walking it is not done under the lock).
     // Returns those that needed no link (cancelled or linked meanwhile) and whose last

@@ -9,14 +9,16 @@ namespace {
 
 using namespace waittest;
 
-class AcquireTest : public ::testing::Test {
+// In both dispatch modes: a direct pool's waits are handed signals by the signalling
+// thread, a ring pool's waits are futex ops that the ring owner completes.
+class AcquireTest : public DispatchTest {
 protected:
-    Pool pool{TPURING_DISPATCH_DIRECT};
+    Pool pool{mode()};
 };
 
 // ---- One wait, one object --------------------------------------------------------------------
 
-TEST_F(AcquireTest, AutoResetEventIsResetBySatisfiedWait)
+TEST_P(AcquireTest, AutoResetEventIsResetBySatisfiedWait)
 {
     Handle event = make_event(false, false);
     Shared<WaitLog> log;
@@ -28,7 +30,7 @@ TEST_F(AcquireTest, AutoResetEventIsResetBySatisfiedWait)
     EXPECT_EQ(WAIT_TIMEOUT, WaitForSingleObject(event, 0));
 }
 
-TEST_F(AcquireTest, SemaphoreIsDecrementedByExactlyOne)
+TEST_P(AcquireTest, SemaphoreIsDecrementedByExactlyOne)
 {
     Handle sem = make_semaphore(0, 10);
     Shared<WaitLog> log;
@@ -46,7 +48,7 @@ TEST_F(AcquireTest, SemaphoreIsDecrementedByExactlyOne)
     EXPECT_EQ(1, semaphore_count(sem));
 }
 
-TEST_F(AcquireTest, ManualResetEventIsNotReset)
+TEST_P(AcquireTest, ManualResetEventIsNotReset)
 {
     Handle event = make_event(true, false);
     Shared<WaitLog> log;
@@ -60,7 +62,7 @@ TEST_F(AcquireTest, ManualResetEventIsNotReset)
 }
 
 // A manual-reset event releases every waiter at once: all waits armed on it report.
-TEST_F(AcquireTest, ManualResetEventSatisfiesEveryWait)
+TEST_P(AcquireTest, ManualResetEventSatisfiesEveryWait)
 {
     constexpr int kWaits = 8;
     Handle event = make_event(true, false);
@@ -79,7 +81,7 @@ TEST_F(AcquireTest, ManualResetEventSatisfiesEveryWait)
 }
 
 // An auto-reset event releases one waiter per SetEvent.
-TEST_F(AcquireTest, AutoResetEventSatisfiesOneWaitPerSet)
+TEST_P(AcquireTest, AutoResetEventSatisfiesOneWaitPerSet)
 {
     constexpr int kWaits = 4;
     Handle event = make_event(false, false);
@@ -103,7 +105,7 @@ TEST_F(AcquireTest, AutoResetEventSatisfiesOneWaitPerSet)
 
 // Wine: two waits on one semaphore (maximum 2), released by 1: exactly one callback, S at 0;
 // released by 2: two callbacks.
-TEST_F(AcquireTest, TwoWaitsOnASemaphoreReleasedByOneThenByTwo)
+TEST_P(AcquireTest, TwoWaitsOnASemaphoreReleasedByOneThenByTwo)
 {
     Handle sem = make_semaphore(0, 2);
     Shared<WaitLog> log;
@@ -133,7 +135,7 @@ TEST_F(AcquireTest, TwoWaitsOnASemaphoreReleasedByOneThenByTwo)
 }
 
 // More units than waits: each wait takes one, the rest stays.
-TEST_F(AcquireTest, ReleaseLargerThanTheWaitCountLeavesTheRest)
+TEST_P(AcquireTest, ReleaseLargerThanTheWaitCountLeavesTheRest)
 {
     constexpr int kWaits = 3;
     Handle sem = make_semaphore(0, 10);
@@ -153,7 +155,7 @@ TEST_F(AcquireTest, ReleaseLargerThanTheWaitCountLeavesTheRest)
 
 // A thread-pool wait and a thread blocked in WaitForSingleObject compete like two threads:
 // each release of 1 satisfies exactly one of them.
-TEST_F(AcquireTest, WaitCompetesWithABlockedThread)
+TEST_P(AcquireTest, WaitCompetesWithABlockedThread)
 {
     Handle sem = make_semaphore(0, 2);
     Shared<WaitLog> log;
@@ -181,7 +183,7 @@ TEST_F(AcquireTest, WaitCompetesWithABlockedThread)
 
 // WaitForMultipleObjects(bWaitAll) acquires atomically; a thread-pool wait on one of its
 // objects must not lose the unit in between: every unit goes to exactly one of them.
-TEST_F(AcquireTest, WaitCompetesWithAWaitAllCaller)
+TEST_P(AcquireTest, WaitCompetesWithAWaitAllCaller)
 {
     Handle sem = make_semaphore(0, 4);
     Handle gate = make_event(true, true);
@@ -278,7 +280,7 @@ protected:
 
 // Wine: 512 waits on 512 semaphores; releasing each in turn, then in reverse order,
 // triggers exactly the matching wait.
-TEST_F(ManyWaitsTest, EachReleaseTriggersExactlyTheMatchingWaitInOrderAndInReverse)
+TEST_P(ManyWaitsTest, EachReleaseTriggersExactlyTheMatchingWaitInOrderAndInReverse)
 {
     arm_all(nullptr);
     release_one_by_one(false, 0);
@@ -293,7 +295,7 @@ TEST_F(ManyWaitsTest, EachReleaseTriggersExactlyTheMatchingWaitInOrderAndInRever
 }
 
 // Wine: all 512 armed with −50 ms time out.
-TEST_F(ManyWaitsTest, AllTimeOut)
+TEST_P(ManyWaitsTest, AllTimeOut)
 {
     const auto start = Clock::now();
     FILETIME timeout = relative_ms(50);
@@ -309,7 +311,7 @@ TEST_F(ManyWaitsTest, AllTimeOut)
 
 // Wine: 512 armed waits released with CloseThreadpoolWait and their semaphores closed: no
 // crash (and, here, no callback: closing disarms).
-TEST_F(ManyWaitsTest, ClosingArmedWaitsAndTheirSemaphores)
+TEST_P(ManyWaitsTest, ClosingArmedWaitsAndTheirSemaphores)
 {
     arm_all(nullptr);
     for (PTP_WAIT wait : waits)
@@ -322,5 +324,8 @@ TEST_F(ManyWaitsTest, ClosingArmedWaitsAndTheirSemaphores)
     settle();
     EXPECT_EQ(0, log->calls.get());
 }
+
+TPTEST_INSTANTIATE_DISPATCH_MODES(AcquireTest);
+TPTEST_INSTANTIATE_DISPATCH_MODES(ManyWaitsTest);
 
 } // namespace

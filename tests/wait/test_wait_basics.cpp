@@ -37,7 +37,7 @@ TEST(WaitCreate, NewWaitIsUnsetIdleAndLeavesLastErrorAlone)
 // ---- Signalled ---------------------------------------------------------------------------
 
 // Wine: armed on S with no timeout, then S released: one WAIT_OBJECT_0 callback; S consumed.
-TEST_F(WaitTest, ReleaseAfterArmingGivesWaitObject0AndConsumesTheSemaphore)
+TEST_P(WaitTest, ReleaseAfterArmingGivesWaitObject0AndConsumesTheSemaphore)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<WaitLog> log;
@@ -59,7 +59,7 @@ TEST_F(WaitTest, ReleaseAfterArmingGivesWaitObject0AndConsumesTheSemaphore)
 }
 
 // NULL timeout: no deadline; the wait is still armed long after.
-TEST_F(WaitTest, NullTimeoutWaitsUntilSignalled)
+TEST_P(WaitTest, NullTimeoutWaitsUntilSignalled)
 {
     Handle event = make_event(false, false);
     Shared<WaitLog> log;
@@ -75,7 +75,7 @@ TEST_F(WaitTest, NullTimeoutWaitsUntilSignalled)
 
 // Already signalled when armed: queued promptly with WAIT_OBJECT_0 (a minute-long timeout
 // shows it is not the timeout), never inline in the arming thread.
-TEST_F(WaitTest, AlreadySignalledSemaphoreCallsBackPromptlyOnAWorker)
+TEST_P(WaitTest, AlreadySignalledSemaphoreCallsBackPromptlyOnAWorker)
 {
     Handle sem = make_semaphore(1, 1);
     Shared<WaitLog> log;
@@ -88,7 +88,7 @@ TEST_F(WaitTest, AlreadySignalledSemaphoreCallsBackPromptlyOnAWorker)
     EXPECT_EQ(0, semaphore_count(sem));
 }
 
-TEST_F(WaitTest, AlreadySignalledAutoResetEventCallsBackAndIsReset)
+TEST_P(WaitTest, AlreadySignalledAutoResetEventCallsBackAndIsReset)
 {
     Handle event = make_event(false, true);
     Shared<WaitLog> log;
@@ -103,7 +103,7 @@ TEST_F(WaitTest, AlreadySignalledAutoResetEventCallsBackAndIsReset)
 // ---- Timeouts ----------------------------------------------------------------------------
 
 // Wine: timeout 0 with S not signalled: immediate WAIT_TIMEOUT.
-TEST_F(WaitTest, ZeroTimeoutTimesOutAtOnce)
+TEST_P(WaitTest, ZeroTimeoutTimesOutAtOnce)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<WaitLog> log;
@@ -120,7 +120,7 @@ TEST_F(WaitTest, ZeroTimeoutTimesOutAtOnce)
 
 // ⚠ UNCERTAIN 14, recommended (Wine): zero timeout is "time out now", even on a signalled
 // object, and the signal is not consumed.
-TEST_F(WaitTest, ZeroTimeoutOnASignalledSemaphoreTimesOutWithoutConsumingIt)
+TEST_P(WaitTest, ZeroTimeoutOnASignalledSemaphoreTimesOutWithoutConsumingIt)
 {
     Handle sem = make_semaphore(1, 1);
     Shared<WaitLog> log;
@@ -179,31 +179,31 @@ void expect_signal_before_timeout_wins(PTP_CALLBACK_ENVIRON env, TimeoutIn timeo
 }
 
 // Wine: relative −200 ms, S not released: one WAIT_TIMEOUT, not before 200 ms; S untouched.
-TEST_F(WaitTest, RelativeTimeoutExpiresNotEarly)
+TEST_P(WaitTest, RelativeTimeoutExpiresNotEarly)
 {
     expect_timeout_not_early(pool.env(), relative_ms);
 }
 
 // Wine: relative timeout, S released before it: WAIT_OBJECT_0, S consumed, and the
 // timeout never reports afterwards.
-TEST_F(WaitTest, SignalBeforeARelativeTimeoutWins)
+TEST_P(WaitTest, SignalBeforeARelativeTimeoutWins)
 {
     expect_signal_before_timeout_wins(pool.env(), relative_ms);
 }
 
 // Wine: the same with an absolute timeout (now + 200 ms): WAIT_TIMEOUT, not early.
-TEST_F(WaitTest, AbsoluteTimeoutExpiresNotEarly)
+TEST_P(WaitTest, AbsoluteTimeoutExpiresNotEarly)
 {
     expect_timeout_not_early(pool.env(), absolute_timeout_in);
 }
 
-TEST_F(WaitTest, SignalBeforeAnAbsoluteTimeoutWins)
+TEST_P(WaitTest, SignalBeforeAnAbsoluteTimeoutWins)
 {
     expect_signal_before_timeout_wins(pool.env(), absolute_timeout_in);
 }
 
 // An absolute time already past times out at once (not after a minute-long delay).
-TEST_F(WaitTest, AbsoluteTimeInThePastTimesOutAtOnce)
+TEST_P(WaitTest, AbsoluteTimeInThePastTimesOutAtOnce)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<WaitLog> log;
@@ -222,7 +222,7 @@ TEST_F(WaitTest, AbsoluteTimeInThePastTimesOutAtOnce)
 
 // Relative deadlines count from each SetThreadpoolWait call; neither of two waits with
 // different deadlines is early.
-TEST_F(WaitTest, SeveralRelativeTimeoutsAreEachNotEarly)
+TEST_P(WaitTest, SeveralRelativeTimeoutsAreEachNotEarly)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<WaitLog> late_log, early_log;
@@ -242,7 +242,7 @@ TEST_F(WaitTest, SeveralRelativeTimeoutsAreEachNotEarly)
 
 // Wine: WaitForThreadpoolWaitCallbacks(wait, TRUE) while the −300 ms arming is pending
 // returns at once and does not cancel it: the timeout still reports (current Windows).
-TEST_F(WaitTest, WaitForCallbacksWithCancelKeepsAPendingTimeout)
+TEST_P(WaitTest, WaitForCallbacksWithCancelKeepsAPendingTimeout)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<WaitLog> log;
@@ -262,7 +262,7 @@ TEST_F(WaitTest, WaitForCallbacksWithCancelKeepsAPendingTimeout)
 // ---- INVALID_HANDLE_VALUE (the current process) ---------------------------------------------
 
 // Wine: SetThreadpoolWait(wait, INVALID_HANDLE_VALUE, &zero): WAIT_TIMEOUT.
-TEST_F(WaitTest, InvalidHandleValueWithZeroTimeoutTimesOut)
+TEST_P(WaitTest, InvalidHandleValueWithZeroTimeoutTimesOut)
 {
     Shared<WaitLog> log;
     WaitObject wait(log_wait, log.get(), pool.env());
@@ -272,7 +272,7 @@ TEST_F(WaitTest, InvalidHandleValueWithZeroTimeoutTimesOut)
     EXPECT_EQ(1, log->timeouts.load());
 }
 
-TEST_F(WaitTest, InvalidHandleValueIsNeverSignalledOnlyTimesOut)
+TEST_P(WaitTest, InvalidHandleValueIsNeverSignalledOnlyTimesOut)
 {
     Shared<WaitLog> log;
     WaitObject wait(log_wait, log.get(), pool.env());
@@ -292,7 +292,7 @@ TEST_F(WaitTest, InvalidHandleValueIsNeverSignalledOnlyTimesOut)
 
 // libtpuring does not arm on a mutex: last error ERROR_INVALID_PARAMETER, no callback, and
 // the mutex is never acquired by the pool.
-TEST_F(WaitTest, MutexIsNotArmedAndSetsInvalidParameter)
+TEST_P(WaitTest, MutexIsNotArmedAndSetsInvalidParameter)
 {
     Handle mutex = make_mutex(false);
     Shared<WaitLog> log;
@@ -330,5 +330,8 @@ TEST(WaitDefaultPool, NullEnvironmentWaitsOnTheDefaultPool)
     EXPECT_EQ(1, log->signalled.load());
     EXPECT_NE(GetCurrentThreadId(), log->thread.load());
 }
+
+// Once per executable: this covers the WaitTest cases of every file linked with it.
+TPTEST_INSTANTIATE_DISPATCH_MODES(WaitTest);
 
 } // namespace

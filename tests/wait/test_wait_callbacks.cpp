@@ -29,9 +29,9 @@ void CALLBACK priority_wait(PTP_CALLBACK_INSTANCE, PVOID ctx, PTP_WAIT, TP_WAIT_
 
 // Triggered waits queue their callbacks at the priority of their environment: on a busy
 // one-thread pool, HIGH starts before NORMAL before LOW whatever the order of triggering.
-TEST_F(WaitTest, QueuedWaitCallbacksStartByPriority)
+TEST_P(WaitTest, QueuedWaitCallbacksStartByPriority)
 {
-    Pool single(TPURING_DISPATCH_DIRECT, 1);
+    Pool single(mode(), 1);
     Shared<PriorityLog> log;
     const TP_CALLBACK_PRIORITY priorities[3] = {TP_CALLBACK_PRIORITY_LOW, TP_CALLBACK_PRIORITY_NORMAL,
                                                  TP_CALLBACK_PRIORITY_HIGH};
@@ -92,7 +92,7 @@ void CALLBACK wait_with_actions(PTP_CALLBACK_INSTANCE instance, PVOID ctx, PTP_W
 
 // The four handle/lock actions run after a wait callback returns, and are done by the time
 // WaitForThreadpoolWaitCallbacks returns.
-TEST_F(WaitTest, ReturnActionsRunAfterTheWaitCallback)
+TEST_P(WaitTest, ReturnActionsRunAfterTheWaitCallback)
 {
     Handle trigger = make_event(false, false);
     Handle mutex = make_mutex(false);
@@ -157,7 +157,7 @@ void CALLBACK wait_finalizer(PTP_CALLBACK_INSTANCE instance, PVOID ctx)
     f->finals.increment();
 }
 
-TEST_F(WaitTest, FinalizationCallbackFollowsTheWaitCallback)
+TEST_P(WaitTest, FinalizationCallbackFollowsTheWaitCallback)
 {
     Handle event = make_event(false, true);
     Shared<Finalization> f;
@@ -187,7 +187,7 @@ void CALLBACK disassociating_wait(PTP_CALLBACK_INSTANCE instance, PVOID ctx, PTP
     d->finished.set();
 }
 
-TEST_F(WaitTest, DisassociatedWaitCallbackNoLongerHoldsWaitForCallbacks)
+TEST_P(WaitTest, DisassociatedWaitCallbackNoLongerHoldsWaitForCallbacks)
 {
     Handle event = make_event(false, true);
     Shared<Disassociating> d;
@@ -211,9 +211,9 @@ void CALLBACK ask_may_run_long(PTP_CALLBACK_INSTANCE instance, PVOID ctx, PTP_WA
     a->entered.set();
 }
 
-TEST_F(WaitTest, CallbackMayRunLongIsFalseOnAFullOneThreadPool)
+TEST_P(WaitTest, CallbackMayRunLongIsFalseOnAFullOneThreadPool)
 {
-    Pool single(TPURING_DISPATCH_DIRECT, 1);
+    Pool single(mode(), 1);
     Handle event = make_event(false, true);
     Shared<Actions> a;
     a->may_run_long = TRUE;
@@ -248,7 +248,7 @@ void CALLBACK chaining_wait(PTP_CALLBACK_INSTANCE instance, PVOID ctx, PTP_WAIT 
     c->done.increment();
 }
 
-TEST_F(WaitTest, SetEventWhenCallbackReturnsRetriggersTheRearmedWait)
+TEST_P(WaitTest, SetEventWhenCallbackReturnsRetriggersTheRearmedWait)
 {
     Handle event = make_event(false, true);
     Shared<Chain> c;

@@ -49,7 +49,7 @@ protected:
 
 // Fine point: the cancel callback runs once per member, also for a wait never set, on the
 // thread that calls CloseThreadpoolCleanupGroupMembers, with the object's context.
-TEST_F(WaitGroupTest, NeverSetWaitGetsTheCancelCallbackOnce)
+TEST_P(WaitGroupTest, NeverSetWaitGetsTheCancelCallbackOnce)
 {
     Shared<WaitLog> log;
     Shared<CancelLog> cancel;
@@ -64,7 +64,7 @@ TEST_F(WaitGroupTest, NeverSetWaitGetsTheCancelCallbackOnce)
 }
 
 // An armed wait is disarmed by the group: later signals produce nothing and are not taken.
-TEST_F(WaitGroupTest, ArmedWaitIsDisarmedAndCancelledOnce)
+TEST_P(WaitGroupTest, ArmedWaitIsDisarmedAndCancelledOnce)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<WaitLog> log;
@@ -81,7 +81,7 @@ TEST_F(WaitGroupTest, ArmedWaitIsDisarmedAndCancelledOnce)
     EXPECT_TRUE(semaphore_full(sem));
 }
 
-TEST_F(WaitGroupTest, ArmedWaitWithoutCancelGetsNoCancelCallbackAndStops)
+TEST_P(WaitGroupTest, ArmedWaitWithoutCancelGetsNoCancelCallbackAndStops)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<WaitLog> log;
@@ -98,9 +98,9 @@ TEST_F(WaitGroupTest, ArmedWaitWithoutCancelGetsNoCancelCallbackAndStops)
 }
 
 // A queued callback is discarded with TRUE (cancel callback once), run with FALSE.
-TEST_F(WaitGroupTest, QueuedCallbackIsDiscardedWithCancel)
+TEST_P(WaitGroupTest, QueuedCallbackIsDiscardedWithCancel)
 {
-    Pool single(TPURING_DISPATCH_DIRECT, 1);
+    Pool single(mode(), 1);
     TP_CALLBACK_ENVIRON single_env = *single.env();
     SetThreadpoolCallbackCleanupGroup(&single_env, group, record_cancel);
     Handle sem = make_semaphore(1, 1);
@@ -121,9 +121,9 @@ TEST_F(WaitGroupTest, QueuedCallbackIsDiscardedWithCancel)
     EXPECT_EQ(1, cancel->calls.load());
 }
 
-TEST_F(WaitGroupTest, QueuedCallbackRunsWithoutCancelBeforeTheCallReturns)
+TEST_P(WaitGroupTest, QueuedCallbackRunsWithoutCancelBeforeTheCallReturns)
 {
-    Pool single(TPURING_DISPATCH_DIRECT, 1);
+    Pool single(mode(), 1);
     TP_CALLBACK_ENVIRON single_env = *single.env();
     SetThreadpoolCallbackCleanupGroup(&single_env, group, record_cancel);
     Handle sem = make_semaphore(1, 1);
@@ -145,7 +145,7 @@ TEST_F(WaitGroupTest, QueuedCallbackRunsWithoutCancelBeforeTheCallReturns)
 }
 
 // Cleanup-group rule: the cancel callback runs only after the member's running callback.
-TEST_F(WaitGroupTest, CancelCallbackRunsAfterTheRunningCallbackEnded)
+TEST_P(WaitGroupTest, CancelCallbackRunsAfterTheRunningCallbackEnded)
 {
     Handle event = make_event(true, true);
     Shared<Entered> e;
@@ -184,7 +184,7 @@ void CALLBACK member_closing_itself(PTP_CALLBACK_INSTANCE, PVOID ctx, PTP_WAIT w
     m->finished.set();
 }
 
-TEST_F(WaitGroupTest, MemberClosingItselfDuringCloseMembersWithoutCancel)
+TEST_P(WaitGroupTest, MemberClosingItselfDuringCloseMembersWithoutCancel)
 {
     Shared<ClosingMember> m;
     Shared<CancelLog> cancel;
@@ -199,7 +199,7 @@ TEST_F(WaitGroupTest, MemberClosingItselfDuringCloseMembersWithoutCancel)
 }
 
 // The same with cancel: the object closed itself, so it gets no cancel callback.
-TEST_F(WaitGroupTest, MemberClosingItselfDuringCloseMembersWithCancel)
+TEST_P(WaitGroupTest, MemberClosingItselfDuringCloseMembersWithCancel)
 {
     Shared<ClosingMember> m;
     Shared<CancelLog> cancel;
@@ -212,5 +212,7 @@ TEST_F(WaitGroupTest, MemberClosingItselfDuringCloseMembersWithCancel)
     EXPECT_TRUE(m->finished.is_set());
     EXPECT_EQ(0, cancel->calls.load());
 }
+
+TPTEST_INSTANTIATE_DISPATCH_MODES(WaitGroupTest);
 
 } // namespace

@@ -12,7 +12,7 @@ using namespace waittest;
 // Wine: armed −250 ms, then SetThreadpoolWait(wait, NULL, 0xdeadbeef), then S released: no
 // callback (neither signal nor timeout) and S stays signalled. The timeout pointer is not
 // dereferenced (a crash otherwise).
-TEST_F(WaitTest, NullHandleDisarmsWithoutReadingTheTimeout)
+TEST_P(WaitTest, NullHandleDisarmsWithoutReadingTheTimeout)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<WaitLog> log;
@@ -28,7 +28,7 @@ TEST_F(WaitTest, NullHandleDisarmsWithoutReadingTheTimeout)
     EXPECT_FALSE(SetThreadpoolWaitEx(wait, nullptr, reinterpret_cast<PFILETIME>(0xdeadbeef), nullptr));
 }
 
-TEST_F(WaitTest, NullHandleOnANeverArmedWaitDoesNothing)
+TEST_P(WaitTest, NullHandleOnANeverArmedWaitDoesNothing)
 {
     Shared<WaitLog> log;
     WaitObject wait(log_wait, log.get(), pool.env());
@@ -40,9 +40,9 @@ TEST_F(WaitTest, NullHandleOnANeverArmedWaitDoesNothing)
 
 // Callbacks already queued when the wait is disarmed still run; SetThreadpoolWaitEx
 // reports FALSE for such a triggered arming and does not recall its callback.
-TEST_F(WaitTest, DisarmingLetsAnAlreadyQueuedCallbackRun)
+TEST_P(WaitTest, DisarmingLetsAnAlreadyQueuedCallbackRun)
 {
-    Pool single(TPURING_DISPATCH_DIRECT, 1);
+    Pool single(mode(), 1);
     Handle sem = make_semaphore(1, 1);
     Shared<WaitLog> log;
     WaitObject wait(log_wait, log.get(), single.env());
@@ -62,7 +62,7 @@ TEST_F(WaitTest, DisarmingLetsAnAlreadyQueuedCallbackRun)
 
 // Wine: armed on S (−250 ms), re-armed on INVALID_HANDLE_VALUE with a zero timeout, then S
 // released: one WAIT_TIMEOUT, no WAIT_OBJECT_0, S stays signalled.
-TEST_F(WaitTest, RearmingOnInvalidHandleValueReplacesTheSemaphore)
+TEST_P(WaitTest, RearmingOnInvalidHandleValueReplacesTheSemaphore)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<WaitLog> log;
@@ -80,7 +80,7 @@ TEST_F(WaitTest, RearmingOnInvalidHandleValueReplacesTheSemaphore)
     EXPECT_TRUE(semaphore_full(sem));
 }
 
-TEST_F(WaitTest, RearmingOnAnotherObjectReplacesTheFirst)
+TEST_P(WaitTest, RearmingOnAnotherObjectReplacesTheFirst)
 {
     Handle first = make_semaphore(0, 1);
     Handle second = make_semaphore(0, 1);
@@ -101,7 +101,7 @@ TEST_F(WaitTest, RearmingOnAnotherObjectReplacesTheFirst)
 }
 
 // The new arming's timeout replaces the old one in both directions.
-TEST_F(WaitTest, RearmingReplacesTheTimeout)
+TEST_P(WaitTest, RearmingReplacesTheTimeout)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<WaitLog> log;
@@ -120,7 +120,7 @@ TEST_F(WaitTest, RearmingReplacesTheTimeout)
 }
 
 // Re-arming the same semaphore several times in a row leaves a single arming.
-TEST_F(WaitTest, RepeatedRearmingLeavesOneArming)
+TEST_P(WaitTest, RepeatedRearmingLeavesOneArming)
 {
     Handle sem = make_semaphore(0, 2);
     Shared<WaitLog> log;
@@ -138,7 +138,7 @@ TEST_F(WaitTest, RepeatedRearmingLeavesOneArming)
 
 // A manual-reset event stays signalled, so a wait that re-armed itself would report again
 // and again: one arming gives exactly one callback.
-TEST_F(WaitTest, OneCallbackPerArmingEvenOnAManualResetEvent)
+TEST_P(WaitTest, OneCallbackPerArmingEvenOnAManualResetEvent)
 {
     Handle event = make_event(true, true);
     Shared<WaitLog> log;
@@ -188,7 +188,7 @@ void CALLBACK rearming_wait(PTP_CALLBACK_INSTANCE, PVOID ctx, PTP_WAIT wait, TP_
 
 // Spec: a manual-reset event stays signalled, so re-arming from the callback fires again at
 // once; the chain stops exactly when the callback stops re-arming.
-TEST_F(WaitTest, RearmingFromTheCallbackOnASignalledManualEvent)
+TEST_P(WaitTest, RearmingFromTheCallbackOnASignalledManualEvent)
 {
     Handle event = make_event(true, true);
     Shared<Rearm> r;
@@ -202,7 +202,7 @@ TEST_F(WaitTest, RearmingFromTheCallbackOnASignalledManualEvent)
     EXPECT_EQ(10, r->signalled.load());
 }
 
-TEST_F(WaitTest, RearmingFromTheCallbackReportsEachRelease)
+TEST_P(WaitTest, RearmingFromTheCallbackReportsEachRelease)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<Rearm> r;
@@ -223,7 +223,7 @@ TEST_F(WaitTest, RearmingFromTheCallbackReportsEachRelease)
 
 // ---- SetThreadpoolWaitEx ----------------------------------------------------------------------
 
-TEST_F(WaitTest, ExReturnsTrueExactlyWhenItReplacesAnUntriggeredArming)
+TEST_P(WaitTest, ExReturnsTrueExactlyWhenItReplacesAnUntriggeredArming)
 {
     Handle sem = make_semaphore(0, 1);
     Handle other = make_semaphore(0, 1);
@@ -251,7 +251,7 @@ TEST_F(WaitTest, ExReturnsTrueExactlyWhenItReplacesAnUntriggeredArming)
 // is in progress or about to start and a later WaitForThreadpoolWaitCallbacks completes
 // after it; TRUE means the arming had not triggered, so no callback comes and nothing was
 // consumed. Raced many times against an arming on an already-signalled semaphore.
-TEST_F(WaitTest, ExResultTellsWhetherACallbackWillRun)
+TEST_P(WaitTest, ExResultTellsWhetherACallbackWillRun)
 {
     Handle sem = make_semaphore(1, 1);
     Shared<WaitLog> log;
@@ -282,7 +282,7 @@ TEST_F(WaitTest, ExResultTellsWhetherACallbackWillRun)
 
 // The Ex call from the callback itself: its own arming triggered, so FALSE; the new arming
 // still works.
-TEST_F(WaitTest, ExFromTheCallbackReturnsFalseAndRearms)
+TEST_P(WaitTest, ExFromTheCallbackReturnsFalseAndRearms)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<Rearm> r;
@@ -299,7 +299,7 @@ TEST_F(WaitTest, ExFromTheCallbackReturnsFalseAndRearms)
     EXPECT_EQ(2, r->signalled.load());
 }
 
-TEST_F(WaitTest, ExWithNonNullReservedIsInvalidParameter)
+TEST_P(WaitTest, ExWithNonNullReservedIsInvalidParameter)
 {
     Handle sem = make_semaphore(1, 1);
     Shared<WaitLog> log;

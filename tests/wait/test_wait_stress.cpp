@@ -10,6 +10,9 @@
 //    are released freely (their maximum is never reached).
 // 2. 100,000 thread-pool waits armed on 100,000 auto-reset events, all signalled: each
 //    callback exactly once, every event reset, and no thread per wait.
+// 3. Waits re-armed, disarmed and re-armed on one semaphore while it is released.
+// Each runs in both dispatch modes: a direct pool's waits are handed their signals by the
+// signalling thread, a ring pool's waits are futex ops on the ring.
 #include "wait_support.h"
 
 #include <dirent.h>
@@ -18,6 +21,8 @@
 namespace {
 
 using namespace waittest;
+
+class WaitStress : public DispatchTest {};
 
 // ---- 1. Mixed waiters, exact accounting ----------------------------------------------------------
 
@@ -84,9 +89,9 @@ void CALLBACK stress_registration(PVOID ctx, BOOLEAN timer_or_wait_fired)
         ++c->stress->bad_results;
 }
 
-TEST(WaitStress, EverySignalIsConsumedExactlyOnce)
+TEST_P(WaitStress, EverySignalIsConsumedExactlyOnce)
 {
-    Pool pool(TPURING_DISPATCH_DIRECT);
+    Pool pool(mode());
     Shared<Stress> s;
     std::vector<Handle> owned;
     for (int o = 0; o < kObjects; ++o) {
@@ -258,10 +263,10 @@ void CALLBACK massive_wait(PTP_CALLBACK_INSTANCE, PVOID ctx, PTP_WAIT, TP_WAIT_R
     c->massive->calls.increment();
 }
 
-TEST(WaitStress, HundredThousandArmedWaitsEachCallBackOnce)
+TEST_P(WaitStress, HundredThousandArmedWaitsEachCallBackOnce)
 {
     const long n = scaled(100000, 1000);
-    Pool pool(TPURING_DISPATCH_DIRECT);
+    Pool pool(mode());
     Shared<Massive> m(n);
     Shared<std::vector<MassiveContext>> contexts;
     contexts->reserve(n);
@@ -350,10 +355,10 @@ void CALLBACK churn_wait(PTP_CALLBACK_INSTANCE, PVOID ctx, PTP_WAIT, TP_WAIT_RES
         ++c->other;
 }
 
-TEST(WaitStress, RearmingAndDisarmingRacesWithReleases)
+TEST_P(WaitStress, RearmingAndDisarmingRacesWithReleases)
 {
     constexpr int kWaits = 16;
-    Pool pool(TPURING_DISPATCH_DIRECT);
+    Pool pool(mode());
     Handle sem = make_semaphore(0, 1 << 30);
     Shared<Churn> c;
     std::vector<PTP_WAIT> waits;
@@ -402,5 +407,7 @@ TEST(WaitStress, RearmingAndDisarmingRacesWithReleases)
     for (PTP_WAIT wait : waits)
         CloseThreadpoolWait(wait);
 }
+
+TPTEST_INSTANTIATE_DISPATCH_MODES(WaitStress);
 
 } // namespace

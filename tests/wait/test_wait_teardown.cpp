@@ -12,7 +12,7 @@ using namespace waittest;
 
 // ---- WaitForThreadpoolWaitCallbacks -----------------------------------------------------------
 
-TEST_F(WaitTest, WaitForCallbacksReturnsAtOnceForAnArmedUntriggeredWait)
+TEST_P(WaitTest, WaitForCallbacksReturnsAtOnceForAnArmedUntriggeredWait)
 {
     Handle event = make_event(false, false);
     Shared<WaitLog> log;
@@ -32,7 +32,7 @@ TEST_F(WaitTest, WaitForCallbacksReturnsAtOnceForAnArmedUntriggeredWait)
     EXPECT_EQ(1, log->signalled.load());
 }
 
-TEST_F(WaitTest, WaitForCallbacksWaitsForARunningCallback)
+TEST_P(WaitTest, WaitForCallbacksWaitsForARunningCallback)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<Entered> e;
@@ -52,9 +52,9 @@ TEST_F(WaitTest, WaitForCallbacksWaitsForARunningCallback)
 
 // TRUE discards a queued callback that has not started; the wait is then idle at once even
 // though the pool's only worker is still busy.
-TEST_F(WaitTest, WaitForCallbacksWithCancelDiscardsAQueuedCallback)
+TEST_P(WaitTest, WaitForCallbacksWithCancelDiscardsAQueuedCallback)
 {
-    Pool single(TPURING_DISPATCH_DIRECT, 1);
+    Pool single(mode(), 1);
     Handle sem = make_semaphore(1, 1);
     Shared<WaitLog> log;
     WaitObject wait(log_wait, log.get(), single.env());
@@ -78,7 +78,7 @@ TEST_F(WaitTest, WaitForCallbacksWithCancelDiscardsAQueuedCallback)
 // WaitForThreadpoolWaitCallbacks(TRUE) racing with triggers: discarded callbacks are gone,
 // but a callback that does run reports what its arming saw — never WAIT_TIMEOUT for armings
 // that had no timeout — and no more callbacks run than units were taken.
-TEST_F(WaitTest, CancellingWhileTriggersArriveNeverTurnsASignalIntoATimeout)
+TEST_P(WaitTest, CancellingWhileTriggersArriveNeverTurnsASignalIntoATimeout)
 {
     Handle sem = make_semaphore(0, 1 << 24);
     Shared<WaitLog> log;
@@ -101,9 +101,9 @@ TEST_F(WaitTest, CancellingWhileTriggersArriveNeverTurnsASignalIntoATimeout)
 }
 
 // FALSE lets the queued callback run first.
-TEST_F(WaitTest, WaitForCallbacksWithoutCancelRunsAQueuedCallback)
+TEST_P(WaitTest, WaitForCallbacksWithoutCancelRunsAQueuedCallback)
 {
-    Pool single(TPURING_DISPATCH_DIRECT, 1);
+    Pool single(mode(), 1);
     Handle sem = make_semaphore(1, 1);
     Shared<WaitLog> log;
     WaitObject wait(log_wait, log.get(), single.env());
@@ -121,7 +121,7 @@ TEST_F(WaitTest, WaitForCallbacksWithoutCancelRunsAQueuedCallback)
 
 // ---- CloseThreadpoolWait ------------------------------------------------------------------------
 
-TEST_F(WaitTest, CloseDisarms)
+TEST_P(WaitTest, CloseDisarms)
 {
     Handle sem = make_semaphore(0, 1);
     Shared<WaitLog> log;
@@ -150,7 +150,7 @@ void CALLBACK closing_wait(PTP_CALLBACK_INSTANCE, PVOID ctx, PTP_WAIT wait, TP_W
     s->done.set();
 }
 
-TEST_F(WaitTest, CloseFromTheCallback)
+TEST_P(WaitTest, CloseFromTheCallback)
 {
     Handle event = make_event(true, true);
     Shared<SelfClose> s;
@@ -163,9 +163,9 @@ TEST_F(WaitTest, CloseFromTheCallback)
 }
 
 // Close never cancels a queued callback: it runs, and the object is freed afterwards.
-TEST_F(WaitTest, CloseLetsAQueuedCallbackRun)
+TEST_P(WaitTest, CloseLetsAQueuedCallbackRun)
 {
-    Pool single(TPURING_DISPATCH_DIRECT, 1);
+    Pool single(mode(), 1);
     Handle sem = make_semaphore(1, 1);
     Shared<WaitLog> log;
     PTP_WAIT wait = CreateThreadpoolWait(log_wait, log.get(), single.env());
@@ -196,7 +196,7 @@ void CALLBACK note_if_late(PTP_CALLBACK_INSTANCE, PVOID ctx, PTP_WAIT, TP_WAIT_R
     ++t->calls;
 }
 
-TEST_F(WaitTest, NoCallbackStartsAfterTheSafeTeardown)
+TEST_P(WaitTest, NoCallbackStartsAfterTheSafeTeardown)
 {
     const long n = scaled(3000, 200);
     Handle sem = make_semaphore(0, 1 << 24);
@@ -225,7 +225,7 @@ TEST_F(WaitTest, NoCallbackStartsAfterTheSafeTeardown)
 }
 
 // The documented safe teardown, with the handle closed last.
-TEST_F(WaitTest, SafeTeardownSequence)
+TEST_P(WaitTest, SafeTeardownSequence)
 {
     Shared<WaitLog> log;
     HANDLE event = CreateEventA(nullptr, FALSE, FALSE, nullptr);
@@ -246,7 +246,7 @@ TEST_F(WaitTest, SafeTeardownSequence)
 // Wine: wait 1 armed on a waitable timer (due in 100 ms) whose handle is then closed, wait
 // 2 on S1: wait 1 still reports WAIT_OBJECT_0; then releasing S1 triggers wait 2. libtpuring
 // has no CreateWaitableTimer: a timerfd descriptor handle plays the waitable timer.
-TEST_F(WaitTest, ClosedTimerHandleStillFiresAndOtherWaitsAreUnaffected)
+TEST_P(WaitTest, ClosedTimerHandleStillFiresAndOtherWaitsAreUnaffected)
 {
     int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     ASSERT_GE(tfd, 0);
@@ -274,7 +274,7 @@ TEST_F(WaitTest, ClosedTimerHandleStillFiresAndOtherWaitsAreUnaffected)
 // Wine: wait 1 armed on S1 (−200 ms) whose handle is then closed, wait 2 on S2: releasing S2
 // triggers wait 2 promptly; wait 1 reports WAIT_TIMEOUT after its 200 ms. An object created
 // afterwards (which may reuse the handle value) does not satisfy wait 1.
-TEST_F(WaitTest, ClosedSemaphoreHandleStillTimesOut)
+TEST_P(WaitTest, ClosedSemaphoreHandleStillTimesOut)
 {
     HANDLE sem1 = CreateSemaphoreA(nullptr, 0, 1, nullptr);
     ASSERT_NE(nullptr, sem1);
@@ -301,7 +301,7 @@ TEST_F(WaitTest, ClosedSemaphoreHandleStillTimesOut)
 
 // An auto-reset event closed while armed: the wait keeps the object alive and reports the
 // timeout; nothing crashes when the wait is closed afterwards (ASan checks the lifetime).
-TEST_F(WaitTest, ClosedEventHandleKeepsTheObjectForTheWait)
+TEST_P(WaitTest, ClosedEventHandleKeepsTheObjectForTheWait)
 {
     HANDLE event = CreateEventA(nullptr, FALSE, FALSE, nullptr);
     ASSERT_NE(nullptr, event);

@@ -191,12 +191,13 @@ private:
 
 // ---- Shared by the thread-pool wait files ----------------------------------------------
 
-// A private pool per test (waits post from the ring owner, so the dispatch mode does not
-// change how their callbacks arrive). Outside an anonymous namespace: one suite spans
-// several source files.
-class WaitTest : public ::testing::Test {
+// A private pool per test, in each dispatch mode: a direct pool's waits on events and
+// semaphores are handed their signals by the signalling thread, a ring pool's are futex ops
+// on its ring. Outside an anonymous namespace: one suite spans several source files, each
+// executable instantiates it once (TPTEST_INSTANTIATE_DISPATCH_MODES).
+class WaitTest : public DispatchTest {
 protected:
-    Pool pool{TPURING_DISPATCH_DIRECT};
+    Pool pool{mode()};
 };
 
 // A wait callback that records its result, signals entered, and blocks until the test
