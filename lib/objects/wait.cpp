@@ -104,16 +104,15 @@ void Wait::cancel_pending()
     uint32_t kept = pending > discarded ? pending - discarded : 0;
     signalled_pending_ = signalled_pending_ < kept ? signalled_pending_ : kept;
     timed_out_pending_ = kept - signalled_pending_;
-    bool cleanup_owed = take_cleanup_owed_locked(); // its invocation may be gone
+    uint32_t cleanups_owed = take_cleanups_owed_locked(); // their invocations may be gone
     guard.unlock();
-    if (cleanup_owed)
-        hand_cleanup_to_owner();
+    hand_cleanups_to_owner(cleanups_owed);
 }
 
-TP_WAIT_RESULT Wait::take_result(bool &cleanup_owed)
+TP_WAIT_RESULT Wait::take_result(uint32_t &cleanups_owed)
 {
     std::lock_guard guard(lock_);
-    cleanup_owed = take_cleanup_owed_locked();
+    cleanups_owed = take_cleanups_owed_locked();
     if (signalled_pending_ > 0) {
         --signalled_pending_;
         return WAIT_OBJECT_0;
@@ -123,18 +122,23 @@ TP_WAIT_RESULT Wait::take_result(bool &cleanup_owed)
     return WAIT_TIMEOUT;
 }
 
-bool Wait::take_cleanup_owed_locked()
+uint32_t Wait::take_cleanups_owed_locked()
 {
-    bool owed = cleanup_owed_;
-    cleanup_owed_ = false;
+    uint32_t owed = cleanups_owed_;
+    cleanups_owed_ = 0;
     return owed;
 }
 
-void Wait::hand_cleanup_to_owner()
+void Wait::hand_cleanups_to_owner(uint32_t count)
 {
-    // The link's reference becomes the queued command's: the owner cleans up the arming
-    // (timeout entry, re-arming a registration) as after any trigger.
-    if (!pool().run_on_owner(*this))
+    if (count == 0)
+        return;
+    // One link's reference becomes the queued command's: the owner cleans up the arming
+    // (timeout entry, re-arming a registration) as after any trigger. The links of earlier
+    // armings, which the owner has replaced since, only drop theirs.
+    if (pool().run_on_owner(*this))
+        --count;
+    for (uint32_t i = 0; i < count; ++i)
         release();
 }
 
@@ -152,14 +156,15 @@ void Wait::call(CallbackInstance &instance)
     // re-arms itself needs that before its callback (the next signal may come during it);
     // any other asks after its callback, so that the owner's wake-up does not compete with
     // the callback's start.
-    bool cleanup_owed;
-    TP_WAIT_RESULT result = take_result(cleanup_owed);
-    const bool cleanup_first = cleanup_owed && renews_itself();
-    if (cleanup_first)
-        hand_cleanup_to_owner();
-    invoke(instance, result);
-    if (cleanup_owed && !cleanup_first)
-        hand_cleanup_to_owner();
+    uint32_t cleanups_owed;
+    TP_WAIT_RESULT result = take_result(cleanups_owed);
+    if (renews_itself()) {
+        hand_cleanups_to_owner(cleanups_owed);
+        invoke(instance, result);
+    } else {
+        invoke(instance, result);
+        hand_cleanups_to_owner(cleanups_owed);
+    }
 }
 
 void Wait::invoke(CallbackInstance &instance, TP_WAIT_RESULT result)
@@ -313,7 +318,7 @@ kobj::SignalWatcher::Offer Wait::offer_signal(kobj::Waitable &object) noexcept
         return Offer::taken_kept;
     untriggered_ = false;
     signal_handed_over_ = true;
-    cleanup_owed_ = true;
+    ++cleanups_owed_; // the link's reference is in its custody until then
     return Offer::taken;
 }
 

@@ -80,13 +80,13 @@ private:
     void complete(int32_t res, uint32_t flags) override; // the futex or poll op
     Offer offer_signal(kobj::Waitable &object) noexcept override;
     void deliver_signal() noexcept override;
-    // The result the starting invocation reports (signalled ones first), and whether the
-    // owner is owed a request to clean up after a signaller's trigger.
-    TP_WAIT_RESULT take_result(bool &cleanup_owed);
+    // The result the starting invocation reports (signalled ones first), and how many
+    // clean-up requests after signallers' triggers the owner is owed.
+    TP_WAIT_RESULT take_result(uint32_t &cleanups_owed);
     bool watches_by_link() const;
     bool take_signal_handover();
-    bool take_cleanup_owed_locked();
-    void hand_cleanup_to_owner();
+    uint32_t take_cleanups_owed_locked();
+    void hand_cleanups_to_owner(uint32_t count);
     // Reports the applied arming now if the object can be acquired; returns false only if
     // the arming is current and still waiting.
     bool settle_if_acquirable();
@@ -110,10 +110,12 @@ private:
     uint32_t request_seq_ = 0;
     uint32_t signalled_pending_ = 0; // results of queued invocations, handed out signalled first
     uint32_t timed_out_pending_ = 0;
+    // Signallers' triggers whose clean-up the owner has yet to be asked for (a re-set
+    // while a callback waits in the queue can add a second).
+    uint32_t cleanups_owed_ = 0;
     bool untriggered_ = false; // the latest arming has neither been signalled nor timed out
     bool signal_handed_over_ = false; // a signaller triggered the applied arming
     bool worker_owed_ = false;        // its post has yet to see to a worker
-    bool cleanup_owed_ = false;       // the owner has yet to be asked to clean up after it
     // Owner thread only: what is applied and in flight.
     enum class Op : uint8_t { none, futex, poll, link } op_ = Op::none;
     bool registered_waiter_ = false;

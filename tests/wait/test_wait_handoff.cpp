@@ -139,6 +139,39 @@ TEST(WaitHandoff, CancelledHandOverLeavesTheWaitUsable)
     EXPECT_EQ(1, log->calls.get());
 }
 
+// Two hand-overs before either callback starts (the wait re-set in between): both
+// callbacks run, and each arming's reference is given back. A lost reference would keep
+// the wait, and with it the pool and its ring-owner thread, alive after everything is
+// closed.
+TEST(WaitHandoff, ReSetWhileAHandedOverCallbackIsStillQueued)
+{
+    const long threads_before = thread_count();
+    auto single = std::make_unique<Pool>(TPURING_DISPATCH_DIRECT, 1);
+    Handle sem = make_semaphore(0, 10);
+    Shared<WaitLog> log;
+    {
+        WaitObject wait(log_wait, log.get(), single->env());
+        Blocker blocker; // the only worker: both callbacks stay queued
+        ASSERT_TRUE(blocker.start(single->env()));
+        for (int round = 0; round < 2; ++round) {
+            SetThreadpoolWait(wait, sem, nullptr);
+            settle(50ms); // linked
+            ASSERT_TRUE(ReleaseSemaphore(sem, 1, nullptr));
+            ASSERT_EQ(0, semaphore_count(sem)) << "round " << round << ": not handed over";
+        }
+        EXPECT_EQ(0, log->calls.get());
+        blocker.release();
+        ASSERT_TRUE(log->wait_calls(2));
+        WaitForThreadpoolWaitCallbacks(wait, FALSE);
+    }
+    EXPECT_EQ(2, log->signalled.load());
+    settle(100ms);
+    EXPECT_EQ(2, log->calls.get());
+    single.reset(); // closes the pool: its threads end once nothing references it
+    EXPECT_TRUE(eventually([&] { return thread_count() <= threads_before; }))
+        << threads_before << " threads before, " << thread_count() << " now";
+}
+
 // The hand-over happens on the signalling thread while the arming's timeout is still in
 // the owner's timer structure: that timeout must never produce a callback.
 TEST(WaitHandoff, HandedOverArmingsTimeoutNeverFires)

@@ -15,7 +15,6 @@
 // signalling thread, a ring pool's waits are futex ops on the ring.
 #include "wait_support.h"
 
-#include <dirent.h>
 #include <random>
 
 namespace {
@@ -224,18 +223,6 @@ TEST_P(WaitStress, EverySignalIsConsumedExactlyOnce)
 }
 
 // ---- 2. 100,000 armed waits -----------------------------------------------------------------------------
-
-long thread_count()
-{
-    long n = 0;
-    if (DIR *dir = opendir("/proc/self/task")) {
-        while (dirent *entry = readdir(dir))
-            if (entry->d_name[0] != '.')
-                ++n;
-        closedir(dir);
-    }
-    return n;
-}
 
 struct Massive {
     explicit Massive(long n) : fired(new std::atomic<uint8_t>[n]()) {}
