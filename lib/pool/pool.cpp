@@ -451,8 +451,10 @@ void Pool::remove_idle_locked(Worker &worker)
         worker.next_idle->prev_idle = worker.prev_idle;
     worker.next_idle = worker.prev_idle = nullptr;
     worker.idle = false;
-    if (timer_watcher_ == &worker)
+    if (timer_watcher_ == &worker) {
         timer_watcher_ = nullptr;
+        timers().set_watcher_key(INT64_MAX);
+    }
     idle_.fetch_sub(1, std::memory_order_relaxed);
 }
 

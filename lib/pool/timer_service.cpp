@@ -134,14 +134,22 @@ bool TimerService::fire_due(TimerClock clock, bool on_owner)
             std::lock_guard guard(lock_);
             TimerHeap &heap = heaps_[static_cast<int>(clock)];
             int64_t now = clock_now_ns(clock);
+            // The owner leaves a watching worker what it will fire itself, unless it is
+            // overdue by the grace (the worker got busy).
+            const int64_t watcher_key = on_owner && clock == TimerClock::monotonic
+                                            ? watcher_key_.load(std::memory_order_relaxed)
+                                            : INT64_MAX;
             for (;;) {
                 TimerEntry *entry = heap.top();
                 // Fire everything already due, not just what reached its window's end, so
                 // timers whose windows overlap fire together.
                 if (!entry || entry->due_ns() > now)
                     break;
-                if (!on_owner && entry->target()->expires_on_owner_only())
+                const bool owner_only = entry->target()->expires_on_owner_only();
+                if (!on_owner && owner_only)
                     break; // the owner's kernel timeout is armed for it
+                if (!owner_only && entry->latest_ns >= watcher_key && entry->latest_ns > now - watcher_grace_ns)
+                    break; // service() arms the backstop for its grace's end
                 posted = true;
                 if (count == batch) {
                     more = true;
@@ -197,6 +205,13 @@ void TimerService::service(uring::Ring &ring)
             std::lock_guard guard(lock_);
             TimerEntry *head = heaps_[i].top();
             key = head ? head->latest_ns : INT64_MAX;
+            // A worker that sleeps until the head fires it itself, with one wake-up; the
+            // kernel timeout is then only its backstop. Armed for the same instant, the
+            // owner won the race about half the time in S4, costing the callback a second
+            // wake-up.
+            if (head && clock == TimerClock::monotonic && !head->target()->expires_on_owner_only() &&
+                head->latest_ns >= watcher_key_.load(std::memory_order_relaxed))
+                key = saturating_add(key, watcher_grace_ns);
         }
         arm(ring, clock, key);
     }

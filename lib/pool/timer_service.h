@@ -45,6 +45,9 @@ public:
     // monotonic clock, up to the first entry only the owner may fire. Returns whether it
     // posted anything.
     bool fire_due_on_worker();
+    // The key until which an idle worker sleeps, to fire what is then due (INT64_MAX: none).
+    // The owner arms its kernel timeout for such entries a little later, as a backstop.
+    void set_watcher_key(int64_t key) { watcher_key_.store(key, std::memory_order_relaxed); }
 
     // Ring owner: posts due expiries and re-arms the kernel timeouts. Cheap when nothing
     // changed.
@@ -74,6 +77,10 @@ private:
     };
 
     // Returns whether it posted anything; off the owner it stops at owner-only targets.
+    // How late the owner's backstop fires behind a watching worker: longer than the
+    // worker needs to wake and fire, short enough to bound lateness when it got busy.
+    static constexpr int64_t watcher_grace_ns = 50'000;
+
     bool fire_due(TimerClock clock, bool on_owner);
     void publish_head_locked();
     void arm(uring::Ring &ring, TimerClock clock, int64_t key);
@@ -90,6 +97,7 @@ private:
     std::atomic<int64_t> armed_key_[timer_clock_count] = {INT64_MAX, INT64_MAX};
     std::atomic<bool> dirty_{false};
     std::atomic<int64_t> monotonic_head_key_{INT64_MAX};
+    std::atomic<int64_t> watcher_key_{INT64_MAX};
     KernelTimeout timeouts_[timer_clock_count];
     IgnoredCompletion ignored_;
     bool initialised_ = false;

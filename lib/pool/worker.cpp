@@ -348,10 +348,13 @@ bool Pool::park(std::unique_lock<std::mutex> &lock, Worker &worker)
                 timeout = {static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
                 timer_due_at_timeout = true;
             }
+            timers().set_watcher_key(timer_due_at_timeout ? key : INT64_MAX);
         }
         int rc = futex_wait(&worker.wake_word, 0, &timeout);
         int err = rc == 0 ? 0 : errno;
         if (worker.wake_word.load(std::memory_order_acquire) == 1) {
+            if (watching) // a waker took it off the idle list, maybe before the store above
+                timers().set_watcher_key(INT64_MAX);
             lock.lock();
             --waking_;
             return true;
