@@ -309,7 +309,7 @@ kobj::SignalWatcher::Offer Wait::offer_signal(kobj::Waitable &object) noexcept
         return Offer::unsignaled;
     ++signalled_pending_;
     // The worker's wake waits for deliver_signal(): woken now, it would find lock_ held.
-    worker_owed_ = pool().post_deferring_wake(*this);
+    worker_owed_.store(pool().post_deferring_wake(*this), std::memory_order_relaxed);
     // A registration that repeats without a timeout stays armed as it is: nothing for
     // the owner to do.
     WaitTimeout fresh;
@@ -324,13 +324,9 @@ kobj::SignalWatcher::Offer Wait::offer_signal(kobj::Waitable &object) noexcept
 
 void Wait::deliver_signal() noexcept
 {
-    bool worker_owed;
-    {
-        std::lock_guard guard(lock_);
-        worker_owed = worker_owed_;
-        worker_owed_ = false;
-    }
-    if (worker_owed)
+    // Offers and deliveries to one wait are serialised by the watcher lock of the object
+    // it is linked on, so no other thread touches worker_owed_ meanwhile.
+    if (worker_owed_.exchange(false, std::memory_order_relaxed))
         pool().provide_worker_after_post();
     // The owner's clean-up is requested by the invocation (see call) or by a cancel: woken
     // now, the owner would compete with the worker for the cores.

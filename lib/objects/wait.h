@@ -115,7 +115,7 @@ private:
     uint32_t cleanups_owed_ = 0;
     bool untriggered_ = false; // the latest arming has neither been signalled nor timed out
     bool signal_handed_over_ = false; // a signaller triggered the applied arming
-    bool worker_owed_ = false;        // its post has yet to see to a worker
+    std::atomic<bool> worker_owed_{false}; // its post has yet to see to a worker
     // Owner thread only: what is applied and in flight.
     enum class Op : uint8_t { none, futex, poll, link } op_ = Op::none;
     bool registered_waiter_ = false;
