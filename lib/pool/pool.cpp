@@ -184,14 +184,6 @@ void Pool::query_stats(tpuring_pool_stats &stats)
     release_drained(drained);
 }
 
-void Pool::post_first(Dispatchable &item)
-{
-    if (dispatch_mode() == TPURING_DISPATCH_RING)
-        owner_.post(item);
-    else
-        push_inbound(item);
-}
-
 void Pool::post_one_shot(Dispatchable &item)
 {
     Worker *worker = current_worker();
@@ -242,13 +234,7 @@ bool Pool::any_local_work_locked() const
     return false;
 }
 
-void Pool::push_inbound(Dispatchable &item)
-{
-    if (push_inbound_unwoken(item))
-        provide_worker_after_post();
-}
-
-bool Pool::push_inbound_unwoken(Dispatchable &item)
+bool Pool::push_inbound(Dispatchable &item)
 {
     // Once in the stack is enough: the drain links it with whatever count it has then.
     if (item.inbound_.exchange(true))

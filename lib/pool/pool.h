@@ -54,8 +54,8 @@ public:
     // Queues one invocation of item. Never fails, never blocks on a callback.
     void post(Dispatchable &item)
     {
-        if (item.queued_.fetch_add(1) == 0)
-            post_first(item);
+        if (post_deferring_wake(item))
+            provide_worker_after_post();
     }
 
     // Queues the single invocation of a new one-shot object. Submitted by one of this
@@ -82,7 +82,7 @@ public:
             owner_.post(item);
             return false;
         }
-        return push_inbound_unwoken(item);
+        return push_inbound(item);
     }
     // After a post no worker may have seen: wakes or starts one if that is needed.
     void provide_worker_after_post();
@@ -118,11 +118,9 @@ private:
     explicit Pool(bool immortal);
     ~Pool() = default;
 
-    void post_first(Dispatchable &item);
     void enqueue_direct(Dispatchable &item);
-    void push_inbound(Dispatchable &item);
-    // Returns whether a worker is owed.
-    bool push_inbound_unwoken(Dispatchable &item);
+    // Returns whether a worker is owed (provide_worker_after_post).
+    bool push_inbound(Dispatchable &item);
     // Moves inbound objects onto the run queue: all of them, or a chain taken from the
     // stack beforehand (without the lock, so that walking it is not done under the lock).
     // Returns those that needed no link (cancelled or linked meanwhile) and whose last
