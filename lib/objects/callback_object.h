@@ -4,6 +4,7 @@
 //
 // References: the creator's (dropped by Close… or by the cleanup group), one per run-queue
 // link, one per running invocation, one per in-flight ring operation. The last frees it.
+// (A plain one-shot keeps only the creator's until its invocation ends: Dispatchable::is_plain_one_shot.)
 #pragma once
 
 #include <atomic>

@@ -25,7 +25,12 @@ private:
         return settings;
     }
 
-    void after_invocation() final { close(); }
+    // A plain one-shot's one reference is the pool's to drop (Dispatchable::is_plain_one_shot).
+    void after_invocation() final
+    {
+        if (!is_plain_one_shot())
+            close();
+    }
 };
 
 } // namespace tpuring::objects

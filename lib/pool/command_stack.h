@@ -21,11 +21,14 @@ public:
 
     bool empty() const { return head_.load(std::memory_order_seq_cst) == nullptr; }
 
-    // Takes every node, as a chain in push order (linked through Next), ahead of `rest`.
-    Node *take_all(Node *rest = nullptr)
+    // Takes every node, as a chain newest first (linked through Next).
+    Node *take_newest_first() { return head_.exchange(nullptr, std::memory_order_acquire); }
+
+    // Takes every node, as a chain in push order (linked through Next).
+    Node *take_all()
     {
-        Node *node = head_.exchange(nullptr, std::memory_order_acquire);
-        Node *chain = rest;
+        Node *node = take_newest_first();
+        Node *chain = nullptr;
         while (node) {
             Node *next = node->*Next;
             node->*Next = chain;

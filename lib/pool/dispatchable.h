@@ -34,6 +34,17 @@ public:
     Priority priority() const { return traits_.priority; }
     const Traits &traits() const { return traits_; }
 
+    // Private, normal priority, not long, not persistent: may live on a worker's own
+    // queue. Such an object is posted once and reached by nobody else, so it keeps its
+    // single reference, the creator's, from creation to the end of its invocation: the
+    // queues and the invocation borrow it, and the pool drops it when the invocation ends
+    // (the object does not close itself).
+    bool is_plain_one_shot() const
+    {
+        return traits_.private_one_shot && traits_.priority == Priority::normal && !traits_.runs_long &&
+               !traits_.persistent;
+    }
+
     void add_ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
     // Takes a reference unless the last one is already gone (the object is being freed).
     bool try_add_ref()

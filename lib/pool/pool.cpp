@@ -187,7 +187,7 @@ void Pool::query_stats(tpuring_pool_stats &stats)
 void Pool::post_one_shot(Dispatchable &item)
 {
     Worker *worker = current_worker();
-    if (!worker || worker->pool != this || !is_plain_one_shot(item) || dispatch_mode() != TPURING_DISPATCH_DIRECT) {
+    if (!worker || worker->pool != this || !item.is_plain_one_shot() || dispatch_mode() != TPURING_DISPATCH_DIRECT) {
         post(item);
         return;
     }
@@ -219,7 +219,6 @@ void Pool::provide_worker_after_post()
 Dispatchable *Pool::begin_local_invocation(Dispatchable *item)
 {
     if (item) {
-        item->add_ref(); // the invocation's reference; the queue's goes with the object's close
         item->activity_.fetch_add(Dispatchable::one_running | Dispatchable::one_associated);
         item->queued_.store(0, std::memory_order_relaxed);
     }
@@ -236,17 +235,23 @@ bool Pool::any_local_work_locked() const
 
 bool Pool::push_inbound(Dispatchable &item)
 {
-    // Once in the stack is enough: the drain links it with whatever count it has then.
-    if (item.inbound_.exchange(true))
-        return false;
-    item.add_ref(); // the inbound stack's reference; the run queue takes it over
+    if (!item.is_plain_one_shot()) {
+        // Once in the stack is enough: the drain links it with whatever count it has then.
+        if (item.inbound_.exchange(true))
+            return false;
+        item.add_ref(); // the inbound stack's reference; the run queue takes it over
+    }
     return inbound_.push(item); // else whoever pushed onto the empty stack saw to a worker
 }
 
-Dispatchable *Pool::link_inbound_locked(Dispatchable *chain)
+Dispatchable *Pool::link_inbound_locked(const Inbound::Taken &taken)
 {
     Dispatchable *unlinked = nullptr;
-    Inbound::visit_chain(chain, [&](Dispatchable &item) {
+    Inbound::visit_runs(taken, [&](Dispatchable &item) {
+        if (Inbound::Taken::is_plain_run(item)) { // posted once, cancelled never
+            run_queue_.push_back_run(item, Inbound::Taken::last_of_plain_run(item));
+            return;
+        }
         // Cleared before the count is read: a post that finds it set is seen by that read.
         item.inbound_.store(false);
         if (!item.linked_ && item.queued_.load() != 0) {
@@ -258,6 +263,8 @@ Dispatchable *Pool::link_inbound_locked(Dispatchable *chain)
             unlinked = &item;
         }
     });
+    if (taken.plain != 0)
+        linked_count_.fetch_add(taken.plain, std::memory_order_relaxed);
     return unlinked;
 }
 
@@ -278,7 +285,8 @@ void Pool::enqueue_direct(Dispatchable &item)
         // A concurrent cancel may have emptied the count since the post that got here.
         if (item.linked_ || item.queued_.load() == 0)
             return;
-        item.add_ref(); // the run queue's reference, dropped when unlinked
+        if (!item.is_plain_one_shot())
+            item.add_ref(); // the run queue's reference, dropped when unlinked
         link_locked(item);
         to_wake = provide_worker_locked();
     }

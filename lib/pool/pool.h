@@ -62,21 +62,15 @@ public:
     // pool's workers in direct mode, a plain private one goes to that worker's own queue,
     // which then owns the caller's reference.
     void post_one_shot(Dispatchable &item);
-    // Private (see Traits), normal priority, not long, not persistent: may live on a
-    // worker's own queue.
-    static bool is_plain_one_shot(const Dispatchable &item)
-    {
-        const Dispatchable::Traits &traits = item.traits();
-        return traits.private_one_shot && traits.priority == Priority::normal && !traits.runs_long &&
-               !traits.persistent;
-    }
 
     // post() in two halves, for a poster that holds a lock the woken worker may want:
     // queues the invocation and returns whether a worker is owed; then, with the lock
     // released, provide_worker_after_post() if it is.
     bool post_deferring_wake(Dispatchable &item)
     {
-        if (item.queued_.fetch_add(1) != 0)
+        if (item.is_plain_one_shot())
+            item.queued_.store(1, std::memory_order_relaxed); // its only post
+        else if (item.queued_.fetch_add(1) != 0)
             return false;
         if (dispatch_mode() == TPURING_DISPATCH_RING) {
             owner_.post(item);
@@ -126,7 +120,7 @@ private:
     // Returns those that needed no link (cancelled or linked meanwhile) and whose last
     // reference the stack held, chained by next_inbound_: release them after unlocking.
     [[nodiscard]] Dispatchable *drain_inbound_locked() { return link_inbound_locked(inbound_.take_all()); }
-    [[nodiscard]] Dispatchable *link_inbound_locked(Dispatchable *chain);
+    [[nodiscard]] Dispatchable *link_inbound_locked(const Inbound::Taken &taken);
     static void release_drained(Dispatchable *drained);
     bool has_ready_locked() const { return !run_queue_.empty() || !inbound_.empty() || any_local_work_locked(); }
     bool any_local_work_locked() const;
@@ -140,8 +134,8 @@ private:
     {
         return linked_count_.load(std::memory_order_relaxed) != 0 || !inbound_.empty();
     }
-    // Starts an invocation of an object taken from a worker's queue: counted running, with
-    // the invocation's reference. Passes nullptr through.
+    // Starts an invocation of a plain one-shot taken from a worker's queue: counted
+    // running (it keeps its one reference). Passes nullptr through.
     static Dispatchable *begin_local_invocation(Dispatchable *item);
     void run_claimed(Worker &worker, Dispatchable &item);
     // Makes sure someone will run the queued work: wakes an idle worker, starts one, or
@@ -150,8 +144,8 @@ private:
     bool spawn_worker_locked();
     void wake(Worker *worker);
     void begin_shutdown();
-    Dispatchable *claim_locked(Worker &worker, Dispatchable *&unlinked, Dispatchable *&to_release);
-    void take_one_shot_batch_locked(Worker &worker, Dispatchable *&to_release);
+    Dispatchable *claim_locked(Worker &worker, Dispatchable *&unlinked);
+    void take_one_shot_batch_locked(Worker &worker);
     void spill_local_locked(Worker &worker);
     bool park(std::unique_lock<std::mutex> &lock, Worker &worker);
     void run_batches(Worker &worker, Dispatchable &item);

@@ -38,11 +38,32 @@ public:
         item.linked_ = true;
     }
 
+    // Appends objects already linked to each other (first to last through next_ and
+    // prev_, all marked linked_), in one step.
+    void push_back_run(Dispatchable &first, Dispatchable &last)
+    {
+        List &list = lists_[static_cast<int>(first.priority())];
+        first.prev_ = list.tail;
+        if (list.tail)
+            list.tail->next_ = &first;
+        else
+            list.head = &first;
+        list.tail = &last;
+    }
+
     void remove(Dispatchable &item)
     {
         List &list = lists_[static_cast<int>(item.priority())];
-        (item.prev_ ? item.prev_->next_ : list.head) = item.next_;
-        (item.next_ ? item.next_->prev_ : list.tail) = item.prev_;
+        if (list.head == &item) {
+            // The head's prev_ is never read, so the next object (often not yet in this
+            // CPU's cache) is not written.
+            list.head = item.next_;
+            if (!list.head)
+                list.tail = nullptr;
+        } else {
+            item.prev_->next_ = item.next_;
+            (item.next_ ? item.next_->prev_ : list.tail) = item.prev_;
+        }
         item.next_ = item.prev_ = nullptr;
         item.linked_ = false;
     }

@@ -90,7 +90,7 @@ bool Pool::spawn_worker_locked()
     return true;
 }
 
-void Pool::take_one_shot_batch_locked(Worker &worker, Dispatchable *&to_release)
+void Pool::take_one_shot_batch_locked(Worker &worker)
 {
     // Plain one-shots waiting right behind the one just claimed move to this worker's own
     // queue, a few at a time: fewer trips through the lock, and other workers can still
@@ -100,19 +100,16 @@ void Pool::take_one_shot_batch_locked(Worker &worker, Dispatchable *&to_release)
     int count = 0;
     for (Dispatchable *next = run_queue_.front(); next && count < batch && worker.local.size() + count < 128;
          next = run_queue_.front()) {
-        if (!is_plain_one_shot(*next) || next->queued_.load(std::memory_order_relaxed) != 1)
+        if (!next->is_plain_one_shot())
             break;
         unlink_locked(*next);
         taken[count++] = next;
-        // The run queue's reference goes after unlocking; the creator's stays with it.
-        next->next_inbound_ = to_release;
-        to_release = next;
     }
     while (count > 0)
         worker.local.push(*taken[--count]);
 }
 
-Dispatchable *Pool::claim_locked(Worker &worker, Dispatchable *&unlinked, Dispatchable *&to_release)
+Dispatchable *Pool::claim_locked(Worker &worker, Dispatchable *&unlinked)
 {
     if (busy_ >= max_threads_)
         return nullptr;
@@ -137,14 +134,19 @@ Dispatchable *Pool::claim_locked(Worker &worker, Dispatchable *&unlinked, Dispat
     worker.local_turn = true;
     if (!item)
         return nullptr;
-    item->add_ref(); // the invocation's reference
+    const bool plain = item->is_plain_one_shot();
+    if (!plain)
+        item->add_ref(); // the invocation's reference
     // Count it running before it stops counting queued, so waiters never see neither.
     item->activity_.fetch_add(Dispatchable::one_running | Dispatchable::one_associated);
-    if (item->queued_.fetch_sub(1) == 1) {
+    if (plain) {
+        item->queued_.store(0, std::memory_order_relaxed);
+        unlink_locked(*item);
+        if (dispatch_mode() == TPURING_DISPATCH_DIRECT)
+            take_one_shot_batch_locked(worker);
+    } else if (item->queued_.fetch_sub(1) == 1) {
         unlink_locked(*item);
         unlinked = item;
-        if (is_plain_one_shot(*item) && dispatch_mode() == TPURING_DISPATCH_DIRECT)
-            take_one_shot_batch_locked(worker, to_release);
     } else {
         run_queue_.rotate(*item);
     }
@@ -165,12 +167,12 @@ void Pool::worker_main(Worker &worker)
     std::unique_lock lock(lock_);
     worker.tid = gettid();
     --starting_;
-    Dispatchable *taken = nullptr; // inbound objects taken before locking
+    Inbound::Taken taken; // inbound objects taken before locking
     for (;;) {
         Dispatchable *drained = link_inbound_locked(taken ? taken : inbound_.take_all());
-        taken = nullptr;
+        taken = {};
         Dispatchable *unlinked = nullptr;
-        if (Dispatchable *item = claim_locked(worker, unlinked, drained)) {
+        if (Dispatchable *item = claim_locked(worker, unlinked)) {
             Worker *helper = has_ready_locked() ? provide_worker_locked() : nullptr;
             lock.unlock();
             wake(helper);
@@ -227,10 +229,8 @@ void Pool::worker_main(Worker &worker)
 
 void Pool::spill_local_locked(Worker &worker)
 {
-    while (Dispatchable *item = worker.local.pop()) {
-        item->add_ref(); // the run queue's reference; the creator's stays with it
+    while (Dispatchable *item = worker.local.pop())
         link_locked(*item);
-    }
 }
 
 void Pool::run_claimed(Worker &worker, Dispatchable &item)
@@ -238,9 +238,10 @@ void Pool::run_claimed(Worker &worker, Dispatchable &item)
     worker.in_callback.store(true, std::memory_order_relaxed);
     bool associated = item.invoke(worker);
     item.end_invocations(1, associated ? 1 : 0);
-    run_batches(worker, item);
+    if (!item.is_plain_one_shot()) // posted once: nothing more to batch
+        run_batches(worker, item);
     worker.in_callback.store(false, std::memory_order_relaxed);
-    item.release(); // the invocation's reference
+    item.release(); // the invocation's reference (a plain one-shot's only one)
 }
 
 bool Pool::spin_for_work(std::unique_lock<std::mutex> &lock)
