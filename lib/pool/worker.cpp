@@ -323,6 +323,10 @@ void Pool::give_back_claimed(Dispatchable &item, uint32_t count, uint32_t epoch)
 
 bool Pool::park(std::unique_lock<std::mutex> &lock, Worker &worker)
 {
+    // Shutdown may have begun while this worker spun without the lock: it woke only the
+    // idle workers then, so this one would otherwise sleep until it retires.
+    if (shutting_down_)
+        return false;
     worker.wake_word.store(0, std::memory_order_relaxed);
     push_idle_locked(worker);
     // A poster that saw no idle worker did not take the lock: look once more now that

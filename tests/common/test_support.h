@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <condition_variable>
 #include <cstdlib>
+#include <dirent.h>
 #include <functional>
 #include <mutex>
 #include <stdexcept>
@@ -550,6 +551,21 @@ private:
 inline std::string dispatch_mode_name(const ::testing::TestParamInfo<tpuring_dispatch_mode> &info)
 {
     return info.param == TPURING_DISPATCH_RING ? "Ring" : "Direct";
+}
+
+// ---- Process probes -------------------------------------------------------------------
+
+// The process's thread count.
+inline long thread_count()
+{
+    long n = 0;
+    if (DIR *dir = opendir("/proc/self/task")) {
+        while (dirent *entry = readdir(dir))
+            if (entry->d_name[0] != '.')
+                ++n;
+        closedir(dir);
+    }
+    return n;
 }
 
 } // namespace tptest

@@ -179,6 +179,72 @@ TEST_P(SimpleCallbackTest, PostFromInsideASimpleCallback)
     EXPECT_EQ(0, chain->post_failures.load());
 }
 
+struct MixedOneShots {
+    TP_CALLBACK_ENVIRON env{};
+    std::atomic<long> ran{0};
+};
+
+void CALLBACK count_mixed(PTP_CALLBACK_INSTANCE, PVOID ctx) { static_cast<MixedOneShots *>(ctx)->ran++; }
+
+// Fans out two more from inside a callback (onto the worker's own queue in direct mode).
+void CALLBACK fan_out_two(PTP_CALLBACK_INSTANCE, PVOID ctx)
+{
+    auto *mixed = static_cast<MixedOneShots *>(ctx);
+    TrySubmitThreadpoolCallback(count_mixed, mixed, &mixed->env);
+    TrySubmitThreadpoolCallback(count_mixed, mixed, &mixed->env);
+    mixed->ran++;
+}
+
+// A plain one-shot keeps a single reference through the inbound stack, the run queue and a
+// worker's own queue: posted from outside and from callbacks, interleaved with one-shots
+// that count references the usual way (high priority, long), every one runs once and is
+// freed, so the pool's threads end when it is closed. A leaked one-shot would keep the
+// pool and its threads alive; a reference dropped twice, a use after free.
+TEST_P(SimpleCallbackTest, OneShotsOfEveryKindAreFreedAndLetThePoolEnd)
+{
+    const long threads_before = thread_count();
+    const long per_poster = scaled(20000);
+    auto pool = std::make_unique<Pool>(mode());
+    Shared<MixedOneShots> mixed;
+    mixed->env = *pool->env();
+    TP_CALLBACK_ENVIRON high = env_with_priority(mixed->env, TP_CALLBACK_PRIORITY_HIGH);
+    TP_CALLBACK_ENVIRON long_running = mixed->env;
+    SetThreadpoolCallbackRunsLong(&long_running);
+    std::atomic<long> expected{0};
+    std::vector<std::thread> posters;
+    for (int t = 0; t < 2; ++t)
+        posters.emplace_back([&] {
+            for (long i = 0; i < per_poster; ++i) {
+                bool ok;
+                long adds = 1;
+                switch (i % 8) {
+                case 0:
+                    ok = TrySubmitThreadpoolCallback(fan_out_two, mixed.get(), &mixed->env);
+                    adds = 3;
+                    break;
+                case 1:
+                    ok = TrySubmitThreadpoolCallback(count_mixed, mixed.get(), &high);
+                    break;
+                case 2:
+                    ok = TrySubmitThreadpoolCallback(count_mixed, mixed.get(), &long_running);
+                    break;
+                default:
+                    ok = TrySubmitThreadpoolCallback(count_mixed, mixed.get(), &mixed->env);
+                }
+                if (ok)
+                    expected += adds;
+            }
+        });
+    for (auto &poster : posters)
+        poster.join();
+    ASSERT_EQ(2 * (per_poster + 2 * ((per_poster + 7) / 8)), expected.load()) << "a submission failed";
+    ASSERT_TRUE(eventually([&] { return mixed->ran.load() >= expected.load(); }, kLongTimeout));
+    pool.reset(); // closes the pool: its threads end once nothing references it
+    EXPECT_TRUE(eventually([&] { return thread_count() <= threads_before; }))
+        << threads_before << " threads before, " << thread_count() << " now";
+    EXPECT_EQ(expected.load(), mixed->ran.load());
+}
+
 struct GroupedSimple {
     std::atomic<bool> side_effect{false};
     Counter started;

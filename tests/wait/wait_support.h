@@ -8,7 +8,6 @@
 #include "../common/test_support.h"
 
 #include <cstdint>
-#include <dirent.h>
 #include <memory>
 
 namespace waittest {
@@ -40,21 +39,6 @@ inline void jitter(long i)
     const auto until = Clock::now() + std::chrono::microseconds((i * 37) % 80);
     while (Clock::now() < until) {
     }
-}
-
-// ---- Process probes -------------------------------------------------------------------
-
-// The process's thread count.
-inline long thread_count()
-{
-    long n = 0;
-    if (DIR *dir = opendir("/proc/self/task")) {
-        while (dirent *entry = readdir(dir))
-            if (entry->d_name[0] != '.')
-                ++n;
-        closedir(dir);
-    }
-    return n;
 }
 
 // ---- Object probes --------------------------------------------------------------------
