@@ -219,7 +219,8 @@ void Pool::provide_worker_after_post()
 Dispatchable *Pool::begin_local_invocation(Dispatchable *item)
 {
     if (item) {
-        item->activity_.fetch_add(Dispatchable::one_running | Dispatchable::one_associated);
+        // Nobody can wait for a plain one-shot's callbacks (see claim_locked).
+        item->activity_.store(Dispatchable::one_running | Dispatchable::one_associated, std::memory_order_relaxed);
         item->queued_.store(0, std::memory_order_relaxed);
     }
     return item;

@@ -134,21 +134,24 @@ Dispatchable *Pool::claim_locked(Worker &worker, Dispatchable *&unlinked)
     worker.local_turn = true;
     if (!item)
         return nullptr;
-    const bool plain = item->is_plain_one_shot();
-    if (!plain)
-        item->add_ref(); // the invocation's reference
-    // Count it running before it stops counting queued, so waiters never see neither.
-    item->activity_.fetch_add(Dispatchable::one_running | Dispatchable::one_associated);
-    if (plain) {
+    if (item->is_plain_one_shot()) {
+        // Posted once, and nobody can wait for its callbacks: its counters need no atomic
+        // read-modify-write, and it keeps its one reference.
+        item->activity_.store(Dispatchable::one_running | Dispatchable::one_associated, std::memory_order_relaxed);
         item->queued_.store(0, std::memory_order_relaxed);
         unlink_locked(*item);
         if (dispatch_mode() == TPURING_DISPATCH_DIRECT)
             take_one_shot_batch_locked(worker);
-    } else if (item->queued_.fetch_sub(1) == 1) {
-        unlink_locked(*item);
-        unlinked = item;
     } else {
-        run_queue_.rotate(*item);
+        item->add_ref(); // the invocation's reference
+        // Count it running before it stops counting queued, so waiters never see neither.
+        item->activity_.fetch_add(Dispatchable::one_running | Dispatchable::one_associated);
+        if (item->queued_.fetch_sub(1) == 1) {
+            unlink_locked(*item);
+            unlinked = item;
+        } else {
+            run_queue_.rotate(*item);
+        }
     }
     worker.busy = true;
     ++busy_;
@@ -237,9 +240,10 @@ void Pool::run_claimed(Worker &worker, Dispatchable &item)
 {
     worker.in_callback.store(true, std::memory_order_relaxed);
     bool associated = item.invoke(worker);
-    item.end_invocations(1, associated ? 1 : 0);
-    if (!item.is_plain_one_shot()) // posted once: nothing more to batch
+    if (!item.is_plain_one_shot()) { // one post, no waiters: nothing to end or batch
+        item.end_invocations(1, associated ? 1 : 0);
         run_batches(worker, item);
+    }
     worker.in_callback.store(false, std::memory_order_relaxed);
     item.release(); // the invocation's reference (a plain one-shot's only one)
 }
