@@ -253,13 +253,20 @@ bool Pool::spin_for_work(std::unique_lock<std::mutex> &lock)
     // One worker at a time looks for new work for a few microseconds before parking: a
     // post arriving meanwhile needs no futex wake, and the worker no sleep. Posters see
     // spinning_ under the lock; it only drops under the lock, after a last look.
-    constexpr int spin_rounds = 2000; // about 5 us of pause instructions
+    // Timed, not counted: a pause instruction takes from a few to over a hundred cycles
+    // depending on the CPU, and a spinner that outstays its few microseconds holds a CPU
+    // that a preempted worker may be waiting for.
+    constexpr int64_t spin_ns = 5'000;
+    constexpr int rounds_between_clock_reads = 64;
     ++spinning_;
     lock.unlock();
-    for (int round = 0; round < spin_rounds; ++round) {
+    const int64_t spin_until = monotonic_ns() + spin_ns;
+    for (int round = 1;; ++round) {
         if (shared_work_waiting())
             break;
         cpu_relax();
+        if (round % rounds_between_clock_reads == 0 && monotonic_ns() >= spin_until)
+            break;
     }
     lock.lock();
     --spinning_;
