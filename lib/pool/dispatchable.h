@@ -205,7 +205,9 @@ private:
 
     // Waiting in the pool's inbound stack (pushed without the lock, linked by a worker).
     std::atomic<bool> inbound_{false};
-    // Run-queue membership and links, guarded by the pool's lock.
+    // Run-queue membership and links, guarded by the pool's lock; a plain one-shot's are
+    // set by the worker that took it from the inbound stack, before it takes the lock
+    // (nobody else can reach the object then: see Inbound).
     bool linked_ = false;
 
 protected:
